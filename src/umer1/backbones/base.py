@@ -1,0 +1,33 @@
+"""What a backbone family must tell the rest of the package."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# Tokens that must never be sampled: a generated vision token breaks any later forward
+# pass that carries images (spec section 2).
+VISION_TOKEN_NAMES = ("<|vision_start|>", "<|vision_end|>", "<|vision_pad|>",
+                      "<|image_pad|>", "<|video_pad|>")
+
+
+@dataclass(frozen=True)
+class Backbone:
+    name: str                      # the CLI / config name, e.g. "qwen2_vl"
+    model_type: str                # transformers' config.model_type
+    model_class: Callable[..., Any]
+    processor_class: Callable[..., Any]
+    image_processor_class: Callable[..., Any]
+    video_processor_class: Callable[..., Any]
+    # tiny_config(vocab_size, token_ids, hidden_size, num_layers, ...) -> a transformers config
+    tiny_config: Callable[..., Any]
+    vision_token_names: tuple[str, ...] = field(default=VISION_TOKEN_NAMES)
+
+    def language_model(self, model):
+        """The decoder stack whose final norm output is "the last-layer hidden state"."""
+        return model.model.language_model
+
+    def final_norm(self, model):
+        return self.language_model(model).norm
+
+    def vision_tower(self, model):
+        return model.model.visual

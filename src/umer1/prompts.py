@@ -1,0 +1,121 @@
+"""The one place that writes UME-R1 chat text (spec section 2).
+
+Everything that tokenises a prompt (inference, SFT, RL, evaluation, serving) gets its text from
+here, so the byte-exact format the released checkpoints expect lives in a single module.
+The Qwen2-VL chat template is rendered directly rather than through a tokenizer's Jinja
+template, so the text does not depend on which template a checkpoint happens to ship.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+PROMPT_FORMAT_VERSION = "ume-r1/qwen2-vl-chat/1"
+
+GEN_TOKEN = "<gen_emb>"
+DISC_TOKEN = "<disc_emb>"
+GENERATION_PROMPT = (
+    "Represent the above input text, images, videos, or any combination of the three as "
+    "embeddings. First output the thinking process in <think> </think> tags and then summarize "
+    "the entire input in a word or sentence. Finally, use the <gen_emb> tag to represent the "
+    "entire input."
+)
+SYSTEM_PROMPT = "You are a helpful assistant."
+
+IM_START, IM_END = "<|im_start|>", "<|im_end|>"
+IMAGE_BLOCK = "<|vision_start|><|image_pad|><|vision_end|>"
+VIDEO_BLOCK = "<|vision_start|><|video_pad|><|vision_end|>"
+# Placeholders used by the released SFT records to mark where a visual goes.
+IMAGE_PLACEHOLDER, VIDEO_PLACEHOLDER = "<image>", "<video>"
+
+BLANK_IMAGE_SIZE = 28  # the reference attaches a 28x28 white image to every text-only input
+
+
+def user_text(text: str) -> str:
+    """The user-turn text for any query or candidate: TEXT, the disc token, the generation prompt."""
+    return f"{text.strip()}\n{DISC_TOKEN}\n{GENERATION_PROMPT}"
+
+
+def chat(user: str, *, system: str | None = SYSTEM_PROMPT, assistant: str | None = None) -> str:
+    """A one-turn Qwen2-VL chat. `user` already holds its vision blocks.
+
+    Without `assistant` the text ends with the generation prompt (`<|im_start|>assistant\\n`);
+    with it, the assistant turn is closed by `<|im_end|>\\n` as in training.
+    """
+    parts = []
+    if system is not None:
+        parts.append(f"{IM_START}system\n{system}{IM_END}\n")
+    parts.append(f"{IM_START}user\n{user}{IM_END}\n{IM_START}assistant\n")
+    if assistant is not None:
+        parts.append(f"{assistant}{IM_END}\n")
+    return "".join(parts)
+
+
+def render(text: str, images: int = 0, video: bool | int = False, *,
+           system: str | None = SYSTEM_PROMPT, assistant: str | None = None) -> str:
+    """The chat text (before tokenisation) for one input: visuals first, then the user text.
+
+    `images` is the number of images, `video` the number of videos (True = one). The blank image
+    of the text-only rule is an ordinary image here: `prepare` decides when to attach it.
+    """
+    visuals = IMAGE_BLOCK * images + VIDEO_BLOCK * int(video)
+    return chat(visuals + user_text(text), system=system, assistant=assistant)
+
+
+def render_sft_side(human: str, answer: str, images: int, videos: int, *,
+                    system: str | None = SYSTEM_PROMPT) -> str:
+    """A released SFT record's side, rendered as written (its whitespace kept).
+
+    `<image>` / `<video>` placeholders become vision blocks in place. Visuals with no
+    placeholder (for instance the blank image of a text-only side) are put first, as at inference.
+    """
+    n_img_ph, n_vid_ph = human.count(IMAGE_PLACEHOLDER), human.count(VIDEO_PLACEHOLDER)
+    if n_img_ph > images or n_vid_ph > videos:
+        raise ValueError(f"the text has {n_img_ph} <image> and {n_vid_ph} <video> placeholders "
+                         f"but the record has {images} images and {videos} videos")
+    body = human.replace(IMAGE_PLACEHOLDER, IMAGE_BLOCK).replace(VIDEO_PLACEHOLDER, VIDEO_BLOCK)
+    lead = IMAGE_BLOCK * (images - n_img_ph) + VIDEO_BLOCK * (videos - n_vid_ph)
+    return chat(lead + body, system=system, assistant=answer)
+
+
+def blank_image() -> Image.Image:
+    return Image.new("RGB", (BLANK_IMAGE_SIZE, BLANK_IMAGE_SIZE), (255, 255, 255))
+
+
+@dataclass
+class Prompt:
+    """What the processor needs for one input: chat text plus visuals in text order."""
+    text: str
+    images: list[Any] = field(default_factory=list)   # PIL images
+    videos: list[Any] = field(default_factory=list)   # each a list of PIL frames
+
+
+def prepare(text: str, images: list[Any] | None = None, videos: list[Any] | None = None, *,
+            blank_image_for_text: bool = True, assistant: str | None = None) -> Prompt:
+    """Chat text and visuals for one input, applying the blank-image rule for text-only inputs."""
+    images = list(images or [])
+    videos = list(videos or [])
+    if blank_image_for_text and not images and not videos:
+        images = [blank_image()]
+    return Prompt(render(text, len(images), len(videos), assistant=assistant), images, videos)
+
+
+# A Jinja chat template equivalent to `chat` for the common message layouts, saved with the
+# processors this project writes so that `processor.apply_chat_template` gives the same text.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\n"
+    "You are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}"
+    "<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}"
+    "{% endfor %}<|im_end|>\n{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
