@@ -1,0 +1,1 @@
+"""Training: the SFT trainer, its collator, checkpoints and shared loop helpers."""
