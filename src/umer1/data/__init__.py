@@ -1,0 +1,1 @@
+"""Training-data readers: record schemas validated into model inputs."""
