@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    # transformers' own loading/saving bars would interleave with ours
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()
     if not hasattr(args, "_run"):
         parser.print_help()
         return 2

@@ -1,0 +1,25 @@
+"""The README's set-up commands are the ones CI runs."""
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bash_blocks(text):
+    return re.findall(r"```bash\n(.*?)\n```", text, flags=re.S)
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    blocks = _bash_blocks(readme.split("## Set up", 1)[1])
+    assert len(blocks) >= 2, "the README opens with a main command and a test command"
+    test_cmd = blocks[1].strip()
+    ci_lines = [l for l in (ROOT / ".ci" / "run").read_text().splitlines()
+                if l and not l.startswith("#") and not l.startswith(("set ", "cd "))]
+    assert ci_lines == [test_cmd]
+
+
+def test_readme_example_inputs_exist():
+    readme = (ROOT / "README.md").read_text()
+    for path in re.findall(r"--input (\S+\.jsonl)", _bash_blocks(readme)[0]):
+        assert (ROOT / path).is_file(), path
