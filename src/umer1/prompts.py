@@ -80,6 +80,16 @@ def render_sft_side(human: str, answer: str, images: int, videos: int, *,
     return chat(lead + body, system=system, assistant=answer)
 
 
+def sft_human(text: str, images: int = 0, videos: int = 0) -> str:
+    """The human turn of an SFT record as the released data writes it.
+
+    One `<image>` / `<video>` placeholder line per visual, then the user text of `user_text`.
+    A text-only side has no placeholder: its blank image is attached when the record is read.
+    """
+    return (f"{IMAGE_PLACEHOLDER}\n" * images + f"{VIDEO_PLACEHOLDER}\n" * videos
+            + user_text(text))
+
+
 def blank_image() -> Image.Image:
     return Image.new("RGB", (BLANK_IMAGE_SIZE, BLANK_IMAGE_SIZE), (255, 255, 255))
 
