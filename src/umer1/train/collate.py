@@ -39,8 +39,11 @@ class SideBatch:
 
 @dataclass
 class PairBatch:
-    qry: SideBatch | None         # None when every pair was dropped
-    pos: SideBatch | None
+    """B pairs as ONE batch of 2B rows: rows [0, B) are the queries, rows [B, 2B) the targets.
+
+    One forward over both sides computes exactly what two forwards would (attention never
+    crosses rows) and keeps data-parallel wrappers to one forward per backward."""
+    side: SideBatch | None        # None when every pair was dropped
     datasets: list[str]
     dropped: int                  # pairs dropped because a <gen_emb> would be cut
 
@@ -81,25 +84,24 @@ class SFTCollator:
         return batch, start, gen_positions(ids, self.gen_id, start)
 
     def __call__(self, pairs: list[SFTPair]) -> PairBatch:
-        prompts = {k: [side_prompt(getattr(p, k), self.settings) for p in pairs] for k in ("qry", "pos")}
-        toks = {k: self._tokenize(prompts[k]) for k in prompts}
+        prompts = ([side_prompt(p.qry, self.settings) for p in pairs]
+                   + [side_prompt(p.pos, self.settings) for p in pairs])
+        batch, start, gen = self._tokenize(prompts)
         keep = list(range(len(pairs)))
         if self.max_length is not None:
-            ok = torch.ones(len(pairs), dtype=torch.bool)
-            for _, _, gen in toks.values():
-                ok &= (gen != MISSING) & (gen < self.max_length)
+            ok = (gen != MISSING) & (gen < self.max_length)
+            ok = ok[:len(pairs)] & ok[len(pairs):]
             keep = ok.nonzero().flatten().tolist()
             if len(keep) < len(pairs):
                 log.debug("dropped %d pairs whose <gen_emb> would be cut at %d tokens",
                           len(pairs) - len(keep), self.max_length)
-                if keep:
-                    toks = {k: self._tokenize([prompts[k][i] for i in keep]) for k in prompts}
-        dropped = len(pairs) - len(keep)
+                if not keep:
+                    return PairBatch(None, [], len(pairs))
+                n = len(pairs)
+                batch, start, gen = self._tokenize([prompts[i] for i in keep]
+                                                   + [prompts[n + i] for i in keep])
         datasets = [pairs[i].dataset for i in keep]
-        if not keep:
-            return PairBatch(None, None, [], dropped)
-        sides = {k: self._side(*toks[k]) for k in toks}
-        return PairBatch(sides["qry"], sides["pos"], datasets, dropped)
+        return PairBatch(self._side(batch, start, gen), datasets, len(pairs) - len(keep))
 
     def _side(self, batch: dict, start: torch.Tensor, gen: torch.Tensor) -> SideBatch:
         if self.max_length is not None and batch["input_ids"].shape[1] > self.max_length:
