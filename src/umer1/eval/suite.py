@@ -1,0 +1,157 @@
+"""One evaluation run: every task in every requested mode, then the oracle and pass@k."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from umer1 import __version__
+from umer1.errors import InputError
+from umer1.eval import passk as passk_mod
+from umer1.eval import report
+from umer1.eval.runner import MODES, Embedder, ModeSpec, embed_task, evaluate_task
+from umer1.eval.tasks import TaskData, TaskSpec, load_task
+from umer1.io import write_json
+from umer1.prompts import PROMPT_FORMAT_VERSION
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalOptions:
+    query_mode: str = "disc"          # "disc", "gen" or "both" (both: disc-disc and gen-gen)
+    candidate_mode: str | None = None  # defaults to query_mode
+    max_queries: int | None = None
+    num_samples: int = 1              # K > 1: pass@k with K sampled gen query embeddings
+    temperature: float = 1.0          # for the pass@k samples (evaluation itself is greedy)
+    top_p: float = 1.0
+    seed: int = 0
+    max_new_tokens: int = 8192
+    batch_size: int = 8
+    flush_every: int = 64
+    cache_dir: str | Path | None = None
+    show_progress: bool = True
+
+
+def mode_pairs(query_mode: str, candidate_mode: str | None, spaces_aligned: bool) -> list[tuple[str, str]]:
+    """The (query, candidate) mode pairs to run; cross-mode only for aligned models."""
+    candidate_mode = candidate_mode or query_mode
+    for name, m in (("--query-mode", query_mode), ("--candidate-mode", candidate_mode)):
+        if m not in MODES + ("both",):
+            raise InputError(f"unknown mode {m!r}; expected disc, gen or both", field=name)
+    if query_mode == "both" or candidate_mode == "both":
+        if query_mode != candidate_mode:
+            raise InputError("'both' runs disc-disc and gen-gen; it cannot be combined with a "
+                             "different mode on the other side", field="--mode")
+        return [("disc", "disc"), ("gen", "gen")]
+    if query_mode != candidate_mode and not spaces_aligned:
+        raise InputError(
+            f"query mode {query_mode} differs from candidate mode {candidate_mode}, but this model's "
+            "disc and gen spaces were not trained to be aligned (EmbeddingSettings.spaces_aligned is "
+            "false), so cross-mode similarities are meaningless; use the same mode on both sides",
+            field="--candidate-mode")
+    return [(query_mode, candidate_mode)]
+
+
+def model_meta(model, opts: EvalOptions, qm: str, cm: str) -> dict:
+    cfg = model.hf_model.config
+    return {"model": str(model.name), "model_name": str(model.name),
+            "model_backbone": getattr(cfg, "model_type", None),
+            "model_size": int(sum(p.numel() for p in model.model.parameters())),
+            "embedding_dimension": int(model.hidden_size),
+            "max_length_tokens": opts.max_new_tokens if "gen" in (qm, cm) else None,
+            "max_new_tokens": opts.max_new_tokens, "prompt_format": PROMPT_FORMAT_VERSION,
+            "query_mode": qm, "candidate_mode": cm, "umer1_version": __version__}
+
+
+def evaluate(model, specs: Sequence[TaskSpec], data_root: str | Path, output: str | Path,
+             opts: EvalOptions, state=None) -> dict:
+    """Evaluate `model` on `specs`; write every output under `output`; return the aggregates."""
+    pairs = mode_pairs(opts.query_mode, opts.candidate_mode, model.settings.spaces_aligned)
+    if opts.num_samples > 1 and not any(q == "gen" for q, _ in pairs):
+        raise InputError("--num-samples (pass@k) samples generative query embeddings: use "
+                         "--mode gen or both", field="--num-samples")
+    if opts.num_samples > 1 and opts.temperature <= 0:
+        raise InputError("pass@k needs --temperature > 0", field="--temperature")
+    out = Path(output)
+    embedder = Embedder(model, opts.cache_dir or out / "cache", batch_size=opts.batch_size,
+                        flush_every=opts.flush_every, show_progress=opts.show_progress, state=state)
+    # Every task is read (and its rows checked) before any model call.
+    loaded: dict[str, TaskData] = {s.name: load_task(s, data_root, opts.max_queries) for s in specs}
+    summary: dict = {"modes": {}}
+    per_query_main: dict[str, dict[str, list[float]]] = {}
+    for qm, cm in pairs:
+        qspec, cspec = _greedy(qm, opts), _greedy(cm, opts)
+        meta = model_meta(model, opts, qm, cm)
+        results = []
+        for spec in specs:
+            r = evaluate_task(embedder, spec, loaded[spec.name], qspec, cspec)
+            if r is None:
+                continue
+            label = r.mode
+            report.write_task(out / label, r, meta)
+            if r.at_chance:
+                report.loud_chance_warning(r)
+            log.info("%s [%s]: %s = %.4f (%d queries)", spec.name, label, spec.metric, r.main, r.num_pred)
+            per_query_main.setdefault(spec.name, {})[label] = [m[spec.metric] for m in r.per_query]
+            results.append(r)
+        if embedder.is_main:
+            summary["modes"][results[0].mode if results else qm] = report.write_summary(
+                out / (results[0].mode if results else qm), results, meta)
+    if embedder.is_main and len(pairs) > 1:
+        summary["oracle"] = _write_oracle(out, specs, per_query_main)
+    if opts.num_samples > 1:
+        cm = next(c for q, c in pairs if q == "gen")
+        curves = _passk(embedder, specs, loaded, opts, cm, out)
+        if embedder.is_main:
+            summary["passk"] = curves
+    if embedder.is_main:
+        write_json(out / "summary.json", summary)
+    if state is not None:
+        state.wait_for_everyone()
+    return summary
+
+
+def _greedy(mode: str, opts: EvalOptions) -> ModeSpec:
+    return ModeSpec(mode, max_new_tokens=opts.max_new_tokens)
+
+
+def _write_oracle(out: Path, specs: Sequence[TaskSpec], per_query: dict) -> dict:
+    """Per task: a query counts with its best mode's main-metric value (disc or gen)."""
+    tasks = {s.name: passk_mod.oracle(per_query[s.name]) for s in specs if s.name in per_query}
+    by_mod: dict[str, list[float]] = {}
+    for s in specs:
+        if s.name in tasks:
+            by_mod.setdefault(s.modality, []).append(tasks[s.name])
+    result = {"tasks": tasks, "modality": {m: float(np.mean(v)) for m, v in by_mod.items()},
+              "overall": float(np.mean(list(tasks.values()))) if tasks else None,
+              "rule": "per query, the larger of the disc and gen values of the task's main metric"}
+    write_json(out / "oracle.json", result)
+    return result
+
+
+def _passk(embedder: Embedder, specs, loaded, opts: EvalOptions, cm: str, out: Path) -> dict:
+    K = opts.num_samples
+    sampled = ModeSpec("gen", max_new_tokens=opts.max_new_tokens, temperature=opts.temperature,
+                       top_p=opts.top_p, num_samples=K, seed=opts.seed)
+    curves: dict[str, dict] = {}
+    for spec in specs:
+        data = loaded[spec.name]
+        q, c, _, _ = embed_task(embedder, spec, data, sampled, _greedy(cm, opts))
+        if not embedder.is_main:
+            continue
+        correct = passk_mod.sample_correct(q.reshape(len(data.queries), K, -1), c, data.pools, data.labels)
+        curves[spec.name] = passk_mod.coverage_curve(correct)
+        write_json(out / "passk" / f"{spec.name}_passk.json",
+                   dict(curves[spec.name], task=spec.name, temperature=opts.temperature,
+                        top_p=opts.top_p, seed=opts.seed, candidate_mode=cm))
+    if embedder.is_main and curves:
+        mean = {k: [float(np.mean([cur[k][i] for cur in curves.values()])) for i in range(K)]
+                for k in ("unbiased", "first_k")}
+        write_json(out / "passk" / "passk.json", {"k": list(range(1, K + 1)), "mean": mean,
+                                                  "tasks": curves, "estimator": "unbiased"})
+        report.plot_passk(curves, out / "passk" / "passk.png")
+    return curves
