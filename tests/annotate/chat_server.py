@@ -39,6 +39,7 @@ class ChatServer:
         self.attempts: Counter = Counter()      # per item text
         self.log: list[dict] = []               # every request: text, outcome, images
         self.usage = Counter()
+        self.inflight = self.max_inflight = 0   # requests being handled at once
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,7 +49,14 @@ class ChatServer:
                 pass
 
             def do_POST(self):
-                server.handle(self)
+                with server.lock:
+                    server.inflight += 1
+                    server.max_inflight = max(server.max_inflight, server.inflight)
+                try:
+                    server.handle(self)
+                finally:
+                    with server.lock:
+                        server.inflight -= 1
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
