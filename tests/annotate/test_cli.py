@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from chat_server import expected_summary
-from conftest import mmeb_rows, read_jsonl, write_pairs
+from conftest import make_image, mmeb_rows, read_jsonl, write_pairs
 
 from umer1.cli import main
 from umer1.prompts import GENERATION_PROMPT, render_sft_side
@@ -100,3 +100,22 @@ def test_bad_input_names_file_row_field(image_dir, tiny_model_dir, capsys):
     err = capsys.readouterr().err
     assert "pairs.jsonl, row 2, field 'pos_image_path': no such image file" in err
     assert not (image_dir / "o.jsonl").exists()
+
+
+def test_unreadable_image_is_a_per_item_error_and_retry_errors_redoes_it(chat_server, image_dir,
+                                                                        tiny_model_dir):
+    rows = mmeb_rows(3)
+    rows[1]["qry_image_path"] = "images/broken.png"
+    (image_dir / "images" / "broken.png").write_bytes(b"not a png")
+    inp = write_pairs(image_dir / "pairs.jsonl", rows)
+    with chat_server() as server:
+        rc, out, s = annotate(server, image_dir, inp, tiny_model_dir)
+        assert rc == 0 and s["pairs_written"] == 2 and s["errors"] == {"input": 1}
+        assert len(server.log) == 5                      # the broken side was never sent
+        rc, out, s = annotate(server, image_dir, inp, tiny_model_dir)
+        assert len(server.log) == 5 and s["this_run"]["sides_asked"] == 0   # permanent: kept
+        make_image(image_dir / "images" / "broken.png")
+        rc, out, s = annotate(server, image_dir, inp, tiny_model_dir, "--retry-errors")
+        assert len(server.log) == 6 and s["pairs_written"] == 3 and s["errors"] == {}
+    assert [r["qry"]["image"] for r in read_jsonl(out)] == ["images/cat.png", "images/broken.png",
+                                                           "images/cat.png"]
