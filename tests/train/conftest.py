@@ -47,3 +47,9 @@ def write_sft_data(root: Path, n_pairs: int = 16, *, datasets=("colors", "captio
 @pytest.fixture
 def sft_data(tmp_path):
     return write_sft_data(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def sft_writer():
+    """The dataset writer, for fixtures of wider scope."""
+    return write_sft_data

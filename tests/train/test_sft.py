@@ -1,0 +1,160 @@
+"""The SFT trainer end to end on a tiny model: labels, multi-process equality, resume, GradCache,
+learning, CLI errors."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from umer1.cli import main as cli_main
+from umer1.config import load_config
+from umer1.data.sft import read_sft
+from umer1.model import UMEModel
+from umer1.tiny import make_tiny_model
+from umer1.train.collate import SFTCollator
+from umer1.train.loop import read_metrics
+from umer1.train.sft import SFTConfig, train
+
+REPO = Path(__file__).resolve().parents[2]
+TERMS = ("con_gen", "con_disc", "ntp_qry", "ntp_pos")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, sft_writer):
+    root = tmp_path_factory.mktemp("sft")
+    base = make_tiny_model(root / "base", seed=0)
+    data = sft_writer(root / "data", 16)
+    return root, base, data
+
+
+def config(setup, out: str, *extra: str) -> SFTConfig:
+    root, base, data = setup
+    return load_config(SFTConfig, REPO / "configs/sft/tiny.yaml", [
+        f"model.base={base}", f"data.train_file={data}", f"train.output_dir={root / out}",
+        "train.progress_bar=false", "train.plot=false", "train.save_every=0", *extra])
+
+
+def rows(setup, out):
+    return read_metrics(setup[0] / out / "metrics.jsonl")
+
+
+def close(a: dict, b: dict, keys=TERMS + ("loss", "grad_norm"), rel=1e-4):
+    for k in keys:
+        assert a[k] == pytest.approx(b[k], rel=rel, abs=1e-6), (k, a, b)
+
+
+def test_labels_cover_only_the_assistant_turn(setup):
+    _, base, data = setup
+    ume = UMEModel.from_pretrained(base)
+    tok = ume.processor.tokenizer
+    pairs = read_sft(data)[:3]
+    batch = SFTCollator(ume.processor, ume.settings, gen_id=ume.ids.gen, disc_id=ume.ids.disc)(pairs)
+    ids, mask, attn = batch.side.inputs["input_ids"], batch.side.score_mask, batch.side.inputs["attention_mask"]
+    assert ids.shape[0] == 6 and batch.side.inputs["image_grid_thw"].shape[0] == 6  # blank images for text sides
+    for r, side in enumerate([p.qry for p in pairs] + [p.pos for p in pairs]):
+        assert tok.decode(ids[r][mask[r]]) == side.answer + "<|im_end|>\n"
+        assert not mask[r][attn[r] == 0].any()          # padding never scored
+        assert ids[r, batch.side.disc_pos[r]] == ume.ids.disc and ids[r, batch.side.gen_pos[r]] == ume.ids.gen
+        assert batch.side.gen_pos[r] > batch.side.disc_pos[r]
+
+
+def test_truncation_keeps_disc_and_drops_pairs_whose_gen_is_cut(setup):
+    _, base, data = setup
+    ume = UMEModel.from_pretrained(base)
+    pairs = read_sft(data)[:4]
+    pairs[0].qry.answer = "<think>" + "a much longer reasoning " * 10 + "</think><answer>x\n<gen_emb>"
+    full = SFTCollator(ume.processor, ume.settings, gen_id=ume.ids.gen, disc_id=ume.ids.disc)(pairs)
+    gen = full.side.gen_pos
+    limit = int(gen[1:].max().item()) + 1       # every <gen_emb> but the long query's survives
+    cut = SFTCollator(ume.processor, ume.settings, gen_id=ume.ids.gen, disc_id=ume.ids.disc,
+                      max_length=limit)(pairs)
+    kept = int((gen[:4] < limit).sum())
+    assert len(cut) == kept == 3 and cut.dropped == 1 and cut.datasets == [p.dataset for p in pairs[1:]]
+    assert cut.side.inputs["input_ids"].shape[1] <= limit
+    ids = cut.side.inputs["input_ids"]
+    assert (ids[torch.arange(ids.shape[0]), cut.side.gen_pos] == ume.ids.gen).all()
+
+
+def test_two_processes_equal_one_process(setup):
+    args = ["train.steps=2", "data.order=shuffle", "data.group_size=2", "data.batch_size=4"]
+    train(config(setup, "one", *args))
+    root, base, data = setup
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+           str(REPO / "configs/accelerate/ddp_cpu.yaml"), "-m", "umer1.cli", "train", "sft",
+           "--config", str(REPO / "configs/sft/tiny.yaml")]
+    for kv in [f"model.base={base}", f"data.train_file={data}", f"train.output_dir={root / 'two'}",
+               "train.progress_bar=false", "train.plot=false", "train.save_every=0", *args]:
+        cmd += ["--set", kv]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
+    assert res.returncode == 0, res.stderr[-3000:]
+    one, two = rows(setup, "one"), rows(setup, "two")
+    assert len(one) == len(two) == 2
+    for a, b in zip(one, two):   # same loss AND same gradient (norm) as one process
+        close(a, b)
+        assert a["pairs"] == b["pairs"] == 4
+
+
+def test_resume_equals_uninterrupted_run(setup):
+    args = ["train.steps=6", "train.save_every=3", "train.keep_last=5"]
+    train(config(setup, "full", *args))
+    root = setup[0]
+    # a run "killed" right after its step-3 checkpoint: only that checkpoint survives
+    shutil.copytree(root / "full", root / "killed")
+    for p in (root / "killed" / "checkpoints").iterdir():
+        if p.name != "step-00000003":
+            shutil.rmtree(p)
+    shutil.rmtree(root / "killed" / "final")
+    (root / "killed" / "checkpoints" / ".tmp-step-00000006").mkdir()   # a half-written save
+    train(config(setup, "killed", *args), resume=True)
+    full, resumed = rows(setup, "full"), rows(setup, "killed")
+    assert [r["step"] for r in resumed] == [1, 2, 3, 4, 5, 6]
+    for a, b in zip(full[3:], resumed[3:]):
+        close(a, b, rel=1e-5)
+        assert a["lr"] == pytest.approx(b["lr"])
+    assert not (root / "killed" / "checkpoints" / ".tmp-step-00000006").exists()
+    a = UMEModel.from_pretrained(root / "full" / "final").encode(["probe"])
+    b = UMEModel.from_pretrained(root / "killed" / "final").encode(["probe"])
+    assert a == pytest.approx(b, abs=1e-5)
+
+
+def test_grad_cache_equals_full_batch(setup):
+    train(config(setup, "plain", "train.steps=2"))
+    train(config(setup, "cached", "train.steps=2", "loss.grad_cache_chunk=1"))
+    for a, b in zip(rows(setup, "plain"), rows(setup, "cached")):
+        close(a, b, rel=1e-4)
+
+
+def test_training_lowers_every_loss_term(setup):
+    summary = train(config(setup, "long", "train.steps=50", "optim.lr=2e-3", "train.plot=true",
+                           "optim.warmup_ratio=0.05"))
+    r = rows(setup, "long")
+    assert len(r) == 50 and Path(summary["plot"]).stat().st_size > 0
+    for term in TERMS:
+        first = sum(x[term] for x in r[:5]) / 5
+        last = sum(x[term] for x in r[-5:]) / 5
+        assert last < first, (term, first, last)
+    out = setup[0] / "long"
+    resolved = json.loads((out / "run.json").read_text())
+    assert resolved["effective_contrastive_batch"] == 4 and resolved["base_model"] == str(setup[1])
+    assert (out / "config.yaml").is_file() and (out / "final" / "umer1.json").is_file()
+    assert UMEModel.from_pretrained(out / "final").encode(["x"], mode="disc").shape == (1, 64)
+
+
+def test_cli_rejects_bad_config_and_data(setup, tmp_path, capsys):
+    assert cli_main(["train", "sft", "--config", str(REPO / "configs/sft/tiny.yaml"),
+                     "--set", "loss.con_gne=0"]) == 2
+    assert "loss.con_gne" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"qry": {"conversations": []}, "pos": {}}\n')
+    assert cli_main(["train", "sft", "--config", str(REPO / "configs/sft/tiny.yaml"),
+                     "--set", f"data.train_file={bad}", "--set", f"model.base={setup[1]}",
+                     "--set", f"train.output_dir={tmp_path / 'o'}"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}, row 1, field 'qry.conversations'" in err and "Traceback" not in err
