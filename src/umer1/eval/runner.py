@@ -171,21 +171,40 @@ def rank(q: np.ndarray, c: np.ndarray, pools: list[list[int]] | None, topk: int 
     return preds, scores
 
 
-def chance_level(spec: TaskSpec, data: TaskData, seed: int = 0, draws: int = 5) -> float:
-    """The task's main metric under random scores (mean of `draws` seeded draws)."""
-    rng = np.random.default_rng(seed)
-    n_c = len(data.candidates)
+def chance_level(spec: TaskSpec, data: TaskData, seed: int = 0, draws: int = 20) -> float:
+    """The expected main metric under a uniformly random ranking of each query's candidates.
+
+    Exact for hit, precision, recall and both NDCGs (by linearity of expectation: each
+    candidate is at each position with probability 1/n); seeded simulation for the others.
+    """
+    name, k = spec.metric.split("@")
+    k = int(k)
+    n_all = len(data.candidates)
     vals = []
-    for _ in range(draws):
-        per = []
-        for i, lab in enumerate(data.labels):
-            pool = data.pools[i] if data.pools is not None else range(n_c)
-            pool = list(pool)
-            order = rank_order(rng.random(len(pool)))[:TOPK]
-            pred = [pool[j] for j in order]
-            per.append(query_metrics(pred, lab, graded=data.graded, ks=(_k(spec.metric),))[spec.metric])
-        vals.append(float(np.mean(per)) if per else 0.0)
-    return float(np.mean(vals))
+    rng = np.random.default_rng(seed)
+    for i, lab in enumerate(data.labels):
+        pool = data.pools[i] if data.pools is not None else None
+        n = len(pool) if pool is not None else n_all
+        inpool = [v for j, v in lab.items() if pool is None or j in pool]
+        m, top = len(inpool), min(k, n)
+        if name == "hit":
+            vals.append(1.0 - math.comb(n - m, top) / math.comb(n, top) if n else 0.0)
+        elif name in ("precision", "recall"):
+            found = top * m / n if n else 0.0
+            vals.append(found / k if name == "precision" else (found / len(lab) if lab else 1.0))
+        elif name.startswith("ndcg"):
+            gain = (lambda g: g) if name == "ndcg_linear" else (lambda g: 2.0 ** g - 1.0)
+            gains = [gain(v if data.graded else 1.0) for v in lab.values()]
+            ideal = sum(g / math.log2(r + 2) for r, g in enumerate(sorted(gains, reverse=True)[:k]))
+            pos = sum(1.0 / math.log2(r + 2) for r in range(top)) / n if n else 0.0
+            in_gains = [gain(v if data.graded else 1.0) for v in inpool]
+            vals.append(sum(in_gains) * pos / ideal if ideal > 0 else 0.0)
+        else:
+            cands = list(pool) if pool is not None else list(range(n_all))
+            sims = [query_metrics([cands[j] for j in rank_order(rng.random(n))[:TOPK]], lab,
+                                  graded=data.graded, ks=(k,))[spec.metric] for _ in range(draws)]
+            vals.append(float(np.mean(sims)))
+    return float(np.mean(vals)) if vals else 0.0
 
 
 def _k(metric: str) -> int:

@@ -77,6 +77,12 @@ def evaluate(model, specs: Sequence[TaskSpec], data_root: str | Path, output: st
     if opts.num_samples > 1 and opts.temperature <= 0:
         raise InputError("pass@k needs --temperature > 0", field="--temperature")
     out = Path(output)
+    if state is None or state.is_main_process:   # the resolved configuration, beside the outputs
+        write_json(out / "run_config.json", {
+            "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(opts).items()},
+            "mode_pairs": pairs, "tasks": [s.name for s in specs], "data_root": str(data_root),
+            "registry": sorted({s.source for s in specs}), "processes": state.num_processes if state else 1,
+            **model_meta(model, opts, *pairs[0])})
     embedder = Embedder(model, opts.cache_dir or out / "cache", batch_size=opts.batch_size,
                         flush_every=opts.flush_every, show_progress=opts.show_progress, state=state)
     # Every task is read (and its rows checked) before any model call.
