@@ -120,15 +120,21 @@ class Annotator:
             refill()
             while inflight:
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                finished, failure = [], None
                 for fut in done:
                     inflight.discard(fut)
                     try:
-                        entry = fut.result()
+                        finished.append(fut.result())
                     except Cancelled:
                         continue
-                    self.journal.append(entry)
-                    stats.asked += 1
-                    bar.update(1)
+                    except Exception as exc:      # e.g. TeacherFatal: keep the others first
+                        failure = failure or exc
+                self.journal.append(*finished)
+                if failure is not None:
+                    raise failure
+                stats.asked += len(finished)
+                bar.update(len(finished))
+                for entry in finished:
                     if entry["status"] == "error":
                         log.debug("%s: %s", entry["key"], entry["error"])
                 refill()

@@ -83,6 +83,7 @@ def _teacher(args, stop):
 
 
 def run(args) -> int:
+    import logging
     import sys
     import threading
     from pathlib import Path
@@ -95,6 +96,8 @@ def run(args) -> int:
     from umer1.annotate.templates import Templates
     from umer1.errors import InputError
 
+    if not getattr(args, "verbose", False):   # one INFO line per request otherwise
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.concurrency < 1:
         raise InputError("must be at least 1", field="--concurrency")
     if Path(args.output).resolve() == Path(args.input).resolve():
