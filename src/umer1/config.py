@@ -141,14 +141,13 @@ def _coerce(tp, value, *, file, key):
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
-        errors = []
         for arg in args:
             if arg is type(None):
                 continue
             try:
                 return _coerce(arg, value, file=file, key=key)
-            except InputError as exc:
-                errors.append(exc)
+            except InputError:
+                continue
         raise bad(" or ".join(_type_name(a) for a in args))
     if origin is typing.Literal:
         choices = typing.get_args(tp)
