@@ -54,7 +54,9 @@ def run(args) -> int:
     from accelerate import PartialState
     from umer1.model import UMEModel
     state = PartialState()
-    device = args.device or (str(state.device) if state.num_processes > 1 or state.device.type != "cpu" else None)
+    # accelerate picks each process's device; a lone CPU process leaves the model where it loads
+    on_accel = state.num_processes > 1 or state.device.type != "cpu"
+    device = args.device or (str(state.device) if on_accel else None)
     model = UMEModel.from_pretrained(args.model, dtype=args.dtype, device=device,
                                      attn_implementation=args.attn_implementation, adapter=args.adapter)
     mode_pairs(qm, cm, model.settings.spaces_aligned)   # refuse cross-mode early, with the reason

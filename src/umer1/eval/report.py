@@ -41,7 +41,7 @@ def score_record(r: TaskResult, meta: dict) -> dict:
         "query_mode": r.query_mode, "candidate_mode": r.candidate_mode,
         "model": meta.get("model"), "prompt_format": meta.get("prompt_format", PROMPT_FORMAT_VERSION),
         "data_revision": r.revision, "modality": r.spec.modality, "meta_task": r.spec.meta_task,
-        "ranking": "local" if (r.data is not None and r.data.pools is not None) else "global",
+        "ranking": r.ranking,
         "chance_level": r.chance, "at_chance": r.at_chance, "seconds": round(r.seconds, 3),
     })
     if r.found_rate:

@@ -233,7 +233,8 @@ class TaskResult:
     revision: str | None
     seconds: float
     found_rate: dict[str, float] = field(default_factory=dict)
-    data: TaskData | None = None
+    data: TaskData | None = None        # dropped once the prediction file is written
+    ranking: str = "global"
 
     @property
     def main(self) -> float:
@@ -275,7 +276,7 @@ def score_task(spec: TaskSpec, data: TaskData, q: np.ndarray, c: np.ndarray, qmo
     score = metrics.get(spec.metric, 0.0)
     return TaskResult(spec, qmode, cmode, metrics, per_query, preds, scores, len(preds), data.num_data,
                       chance, at_chance(score, chance, len(preds)), data.revision, seconds,
-                      found_rate or {}, data)
+                      found_rate or {}, data, "global" if data.pools is None else "local")
 
 
 def evaluate_task(embedder: Embedder, spec: TaskSpec, data: TaskData, qspec: ModeSpec,

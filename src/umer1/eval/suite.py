@@ -85,36 +85,45 @@ def evaluate(model, specs: Sequence[TaskSpec], data_root: str | Path, output: st
             **model_meta(model, opts, *pairs[0])})
     embedder = Embedder(model, opts.cache_dir or out / "cache", batch_size=opts.batch_size,
                         flush_every=opts.flush_every, show_progress=opts.show_progress, state=state)
-    # Every task is read (and its rows checked) before any model call.
-    loaded: dict[str, TaskData] = {s.name: load_task(s, data_root, opts.max_queries) for s in specs}
-    summary: dict = {"modes": {}}
+    metas = {pair: model_meta(model, opts, *pair) for pair in pairs}
+    results: dict[tuple[str, str], list] = {pair: [] for pair in pairs}
     per_query_main: dict[str, dict[str, list[float]]] = {}
-    for qm, cm in pairs:
-        qspec, cspec = _greedy(qm, opts), _greedy(cm, opts)
-        meta = model_meta(model, opts, qm, cm)
-        results = []
-        for spec in specs:
-            r = evaluate_task(embedder, spec, loaded[spec.name], qspec, cspec)
-            if r is None:
+    curves: dict[str, dict] = {}
+    # Task by task, so only one task's data is held at a time; every mode of a task in turn.
+    for spec in specs:
+        data = load_task(spec, data_root, opts.max_queries)
+        for pair in pairs:
+            r = evaluate_task(embedder, spec, data, _greedy(pair[0], opts), _greedy(pair[1], opts))
+            if r is None:      # not the main process
                 continue
-            label = r.mode
-            report.write_task(out / label, r, meta)
+            report.write_task(out / r.mode, r, metas[pair])
             if r.at_chance:
                 report.loud_chance_warning(r)
-            log.info("%s [%s]: %s = %.4f (%d queries)", spec.name, label, spec.metric, r.main, r.num_pred)
-            per_query_main.setdefault(spec.name, {})[label] = [m[spec.metric] for m in r.per_query]
-            results.append(r)
-        if embedder.is_main:
-            summary["modes"][results[0].mode if results else qm] = report.write_summary(
-                out / (results[0].mode if results else qm), results, meta)
-    if embedder.is_main and len(pairs) > 1:
-        summary["oracle"] = _write_oracle(out, specs, per_query_main)
-    if opts.num_samples > 1:
-        cm = next(c for q, c in pairs if q == "gen")
-        curves = _passk(embedder, specs, loaded, opts, cm, out)
-        if embedder.is_main:
-            summary["passk"] = curves
+            log.info("%s [%s]: %s = %.4f (%d queries)", spec.name, r.mode, spec.metric, r.main, r.num_pred)
+            per_query_main.setdefault(spec.name, {})[r.mode] = [m[spec.metric] for m in r.per_query]
+            r.per_query, r.data = [], None   # keep memory flat over a long run; files hold the details
+            results[pair].append(r)
+        if opts.num_samples > 1:
+            cm = next(c for q, c in pairs if q == "gen")
+            curve = _passk(embedder, spec, data, opts, cm, out)
+            if curve is not None:
+                curves[spec.name] = curve
+        del data
+    summary: dict = {"modes": {}}
     if embedder.is_main:
+        for pair in pairs:
+            label = pair[0] if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
+            summary["modes"][label] = report.write_summary(out / label, results[pair], metas[pair])
+        if len(pairs) > 1:
+            summary["oracle"] = _write_oracle(out, specs, per_query_main)
+        if curves:
+            K = opts.num_samples
+            mean = {k: [float(np.mean([cur[k][i] for cur in curves.values()])) for i in range(K)]
+                    for k in ("unbiased", "first_k")}
+            write_json(out / "passk" / "passk.json", {"k": list(range(1, K + 1)), "mean": mean,
+                                                      "tasks": curves, "estimator": "unbiased"})
+            report.plot_passk(curves, out / "passk" / "passk.png")
+            summary["passk"] = {"k": list(range(1, K + 1)), "mean": mean}
         write_json(out / "summary.json", summary)
     if state is not None:
         state.wait_for_everyone()
@@ -139,25 +148,18 @@ def _write_oracle(out: Path, specs: Sequence[TaskSpec], per_query: dict) -> dict
     return result
 
 
-def _passk(embedder: Embedder, specs, loaded, opts: EvalOptions, cm: str, out: Path) -> dict:
+def _passk(embedder: Embedder, spec: TaskSpec, data: TaskData, opts: EvalOptions, cm: str,
+           out: Path) -> dict | None:
+    """K sampled gen embeddings per query against greedy candidates; the coverage curve."""
     K = opts.num_samples
     sampled = ModeSpec("gen", max_new_tokens=opts.max_new_tokens, temperature=opts.temperature,
                        top_p=opts.top_p, num_samples=K, seed=opts.seed)
-    curves: dict[str, dict] = {}
-    for spec in specs:
-        data = loaded[spec.name]
-        q, c, _, _ = embed_task(embedder, spec, data, sampled, _greedy(cm, opts))
-        if not embedder.is_main:
-            continue
-        correct = passk_mod.sample_correct(q.reshape(len(data.queries), K, -1), c, data.pools, data.labels)
-        curves[spec.name] = passk_mod.coverage_curve(correct)
-        write_json(out / "passk" / f"{spec.name}_passk.json",
-                   dict(curves[spec.name], task=spec.name, temperature=opts.temperature,
-                        top_p=opts.top_p, seed=opts.seed, candidate_mode=cm))
-    if embedder.is_main and curves:
-        mean = {k: [float(np.mean([cur[k][i] for cur in curves.values()])) for i in range(K)]
-                for k in ("unbiased", "first_k")}
-        write_json(out / "passk" / "passk.json", {"k": list(range(1, K + 1)), "mean": mean,
-                                                  "tasks": curves, "estimator": "unbiased"})
-        report.plot_passk(curves, out / "passk" / "passk.png")
-    return curves
+    q, c, _, _ = embed_task(embedder, spec, data, sampled, _greedy(cm, opts))
+    if not embedder.is_main:
+        return None
+    correct = passk_mod.sample_correct(q.reshape(len(data.queries), K, -1), c, data.pools, data.labels)
+    curve = passk_mod.coverage_curve(correct)
+    write_json(out / "passk" / f"{spec.name}_passk.json",
+               dict(curve, task=spec.name, temperature=opts.temperature, top_p=opts.top_p,
+                    seed=opts.seed, candidate_mode=cm))
+    return curve

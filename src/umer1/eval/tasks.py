@@ -275,7 +275,8 @@ def read_mmeb_image(spec: TaskSpec, root: Path, max_queries: int | None = None) 
                            images=[_media(q_img, media, "qry_img_path")] if q_img else [])
             texts, imgs = r.get("tgt_text") or [], r.get("tgt_img_path") or []
             if isinstance(texts, str) or isinstance(imgs, str):
-                raise InputError("must be a list", field="tgt_text" if isinstance(texts, str) else "tgt_img_path")
+                bad = "tgt_text" if isinstance(texts, str) else "tgt_img_path"
+                raise InputError("must be a list", field=bad)
             count = max(len(texts), len(imgs))
             if count == 0:
                 raise InputError("a query needs at least one candidate", field="tgt_text")
@@ -593,7 +594,8 @@ def check_presence(spec: TaskSpec, root: str | Path, deep: bool = False) -> list
     elif spec.layout == "beir":
         for k, v in beir_files(base).items():
             if v is None:
-                missing.append(f"{k}: {base}/{k}.jsonl or {k}.parquet" + (" or qrels/test.tsv" if k == "qrels" else ""))
+                alt = " or qrels/test.tsv" if k == "qrels" else ""
+                missing.append(f"{k}: {base}/{k}.jsonl or {k}.parquet{alt}")
     elif spec.layout == "retrieval":
         missing += [f"{k}: {base}/{k}.jsonl" for k, v in retrieval_files(base).items() if v is None]
         if spec.media is not None and not spec.media_path(root).is_dir():
