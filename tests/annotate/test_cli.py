@@ -40,11 +40,12 @@ def test_flaky_server_exact_records_counters_and_rejects(chat_server, image_dir,
             assert set(r) == {"dataset_name", "qry", "pos"} and r["dataset_name"] == "pairs"
             q, p = r["qry"], r["pos"]
             assert q["image"] == "images/cat.png" and "image" not in p and "video" not in q
-            assert q["conversations"][0] == {"from": "human", "value":
-                f"<image>\nRepresent the given image {i}{markers.get(i, '')}\n<disc_emb>\n{GENERATION_PROMPT}"}
+            text = f"Represent the given image {i}{markers.get(i, '')}"
+            assert q["conversations"][0] == {
+                "from": "human", "value": f"<image>\n{text}\n<disc_emb>\n{GENERATION_PROMPT}"}
             ans = q["conversations"][1]
             assert ans["from"] == "gpt" and ans["value"].startswith("<think>The input is: ")
-            assert ans["value"].endswith(f"</think><answer>{expected_summary(f'Represent the given image {i}{markers.get(i, str())}')}\n<gen_emb>")
+            assert ans["value"].endswith(f"</think><answer>{expected_summary(text)}\n<gen_emb>")
             assert FORMAT_PATTERN.search(ans["value"])
             # the record renders with the foundation's SFT renderer (one image, one placeholder)
             render_sft_side(q["conversations"][0]["value"], ans["value"], 1, 0)

@@ -19,7 +19,7 @@ from typing import Iterable
 from umer1.annotate.filters import REASONS, Filters
 from umer1.annotate.journal import Journal
 from umer1.annotate.pairs import SIDES, Pair, Side, resolve
-from umer1.annotate.teachers import Cancelled, TeacherError, TeacherInput
+from umer1.annotate.teachers import Cancelled, TeacherError, TeacherFatal, TeacherInput
 from umer1.annotate.templates import Templates
 from umer1.errors import InputError
 from umer1.inputs import sample_frames
@@ -84,6 +84,13 @@ class Annotator:
         except InputError as exc:   # an image that exists but cannot be read
             return {**entry, "status": "error", "error": f"input: {exc.one_line()}",
                     "transient": False, "requests": 0}
+        except (Cancelled, TeacherFatal):
+            raise
+        except Exception as exc:    # one odd item (a local model's OOM, say) must not end a long run
+            log.warning("%s failed: %s: %s (retried on the next run)", entry["key"],
+                        type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            return {**entry, "status": "error", "error": f"internal: {type(exc).__name__}: {exc}",
+                    "transient": True, "requests": 0}
         verdict = self.filters.check(c.text, c.finish_reason)
         entry.update(status="ok" if verdict.ok else "filtered", text=c.text,
                      finish_reason=c.finish_reason, prompt_tokens=c.prompt_tokens,
@@ -228,4 +235,6 @@ def _error_kind(message: str) -> str:
         return "input"
     if message.startswith("gave up"):
         return "retries_exhausted"
+    if message.startswith("internal:"):
+        return "internal"
     return message.split(":")[0]   # e.g. "HTTP 400"
