@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from rl_helpers import completion_ids, prime_tiny_model, write_rl_data
+from tests.train.rl_helpers import completion_ids, prime_tiny_model, write_rl_data
 from umer1.cli import main
 from umer1.config import from_dict
 from umer1.data.rl import read_rl_pairs
