@@ -23,6 +23,7 @@ from umer1.inputs import EmbedInput, sample_frames
 from umer1.io import atomic_path, write_json
 
 _file_hashes: dict[tuple[str, int, int], str] = {}
+_MEMO_LIMIT = 200_000   # entries; cleared past this so a long run's memory stays bounded
 
 
 def _file_sha1(path: str) -> str:
@@ -33,6 +34,8 @@ def _file_sha1(path: str) -> str:
         return "missing:" + path   # reported as a missing file when it is embedded
     memo = (path, st.st_size, st.st_mtime_ns)
     if memo not in _file_hashes:
+        if len(_file_hashes) >= _MEMO_LIMIT:
+            _file_hashes.clear()
         h = hashlib.sha1()
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
