@@ -62,7 +62,7 @@ class ChatServer:
         self.httpd.daemon_threads = True
         self.httpd.handle_error = lambda request, address: None   # resets are on purpose
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def base_url(self) -> str:

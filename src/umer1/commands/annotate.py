@@ -119,7 +119,9 @@ def run(args) -> int:
     if args.restart and journal_path.exists():
         journal_path.unlink()
     journal = Journal(journal_path, {
-        "teacher": teacher.describe(), "templates": templates.digest(), "filters": config.as_dict(),
+        # the server's address may change between runs; the model and its sampling may not
+        "teacher": {k: v for k, v in teacher.describe().items() if k != "url"},
+        "templates": templates.digest(), "filters": config.as_dict(),
         "tokenizer": args.tokenizer, "seed": args.seed, "video_frames": args.video_frames,
         "max_image_pixels": args.max_image_pixels})
     annotator = Annotator(teacher, templates, Filters(config, encode), journal, image_root,
