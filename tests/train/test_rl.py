@@ -156,6 +156,10 @@ def test_scored_tokens_and_missing_gen_emb_rule(primed_dir, tmp_path):
     assert q.texts[0].endswith("<gen_emb>") and "im_end" not in q.texts[1]
     _, emb, valid = trainer.forward_side(q)
     assert valid.tolist() == [[True, False]]
+    # A rollout cut off by the budget (12 tokens here) is scored on its first 12 tokens only.
+    long = completion_ids(tok, "dog " * 30, trainer.ids.eos[0])
+    cut = trainer.side_rollout([trainer.pairs[0].query], [long, long])
+    assert int(cut.score_mask[0].sum()) == 12 and len(long) > 12
     assert emb.shape == (1, 2, trainer.ume.hidden_size)
 
 
@@ -235,3 +239,16 @@ def test_cli_bad_input_is_one_line(primed_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "row 1" in err and "pos_text" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_vllm_backend_is_import_guarded(primed_dir, tmp_path):
+    try:
+        import vllm  # noqa: F401
+        pytest.skip("vLLM is installed here")
+    except ImportError:
+        pass
+    from umer1.errors import InputError
+    data = write_rl_data(tmp_path, rows=2)
+    with pytest.raises(InputError) as err:
+        RLTrainer(_cfg(primed_dir, data, tmp_path / "run", rollout__backend="vllm"))
+    assert err.value.field == "rollout.backend"

@@ -373,9 +373,9 @@ class RLTrainer:
         """G sampled completions per item (token ids, each ending with its stop token)."""
         from umer1.generation import generate_with_capture
         r = self.cfg.rollout
-        batch, prompts = self.prompt_batch(items)
         if self.backend is not None:
-            return self.backend.generate(prompts, seed)
+            return self.backend.generate(self._prompts(items), seed)
+        batch, _ = self.prompt_batch(items)
         torch.manual_seed(seed)
         policy = self.policy
         was_training = policy.training
