@@ -13,7 +13,7 @@ from transformers import GenerationConfig
 from umer1.backbones import get_backbone
 from umer1.prompts import CHAT_TEMPLATE
 from umer1.settings import EmbeddingSettings
-from umer1.tokenizers import QWEN2_VL_SPECIAL_TOKENS, build_tokenizer
+from umer1.tokenizers import QWEN2_VL_SPECIAL_TOKENS, build_tokenizer, compact_tokenizer
 from umer1.tokens import add_embedding_tokens, init_embedding_rows
 
 QWEN2_VL_VOCAB_ROWS = 151936  # the released embedding matrix; no resize needed for two tokens
@@ -31,11 +31,19 @@ def build_processor(backbone, tokenizer, settings: EmbeddingSettings):
 def make_tiny_model(out_dir: str | Path, *, backbone: str = "qwen2_vl", tokenizer: str = "compact",
                     seed: int = 0, hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4,
                     num_kv_heads: int = 2, vision_depth: int = 2, vision_dim: int = 32,
-                    settings: EmbeddingSettings | None = None) -> Path:
-    """Write a random tiny UME model (model + processor + settings) to `out_dir`."""
+                    settings: EmbeddingSettings | None = None,
+                    extra_corpus: list[str] | None = None) -> Path:
+    """Write a random tiny UME model (model + processor + settings) to `out_dir`.
+
+    `extra_corpus`: more text for the compact vocabulary to learn merges from (words of the
+    training data become single tokens, so sequences are shorter).
+    """
     bb = get_backbone(backbone)
     settings = settings or EmbeddingSettings(max_pixels=256 * 28 * 28, video_max_pixels=16 * 28 * 28)
-    tok = build_tokenizer(tokenizer)
+    if extra_corpus and tokenizer == "compact":
+        tok = compact_tokenizer(extra_corpus=extra_corpus)
+    else:
+        tok = build_tokenizer(tokenizer)
     add_embedding_tokens(tok)
     ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN2_VL_SPECIAL_TOKENS}
     vocab = QWEN2_VL_VOCAB_ROWS if tokenizer == "qwen" else -(-len(tok) // 64) * 64
