@@ -11,7 +11,6 @@ Clients run as threads in this process, so they share the CPU with the server.
 """
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
 import time

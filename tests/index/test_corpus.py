@@ -7,7 +7,7 @@ import pytest
 from umer1 import EmbedInput, InputError
 from umer1.index import EmbeddingIndex, add_corpus, model_identity, search_inputs
 from umer1.index.corpus import WORK_DIR
-from tests.index.conftest import TEXTS, write_corpus
+from tests.index.util import TEXTS, write_corpus
 
 
 def test_build_search_reload_add(tmp_path, corpus, tiny_model):

@@ -6,7 +6,7 @@ import pytest
 
 from umer1 import InputError
 from umer1.index import EmbeddingIndex
-from tests.index.conftest import unit_vectors
+from tests.index.util import unit_vectors
 
 D = 16
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from umer1.cli import main
-from tests.index.conftest import TEXTS, write_corpus
+from tests.index.util import TEXTS, write_corpus
 
 
 def _hits(capsys):

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import numpy as np
 
-from tests.serve.conftest import API_KEY, MODEL_ID
+from tests.serve.util import API_KEY, MODEL_ID
 
 
 def test_fifty_concurrent_requests_match_offline(served):

@@ -10,7 +10,7 @@ import numpy as np
 import openai
 import pytest
 
-from tests.serve.conftest import API_KEY, MODEL_ID, color_image, data_url, start_server
+from tests.serve.util import API_KEY, MODEL_ID, color_image, data_url, start_server
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 

@@ -7,7 +7,7 @@ from torch.utils.data import DataLoader
 
 from umer1 import EmbedInput
 from umer1.mteb_adapter import HAVE_MTEB, MTEBEncoder
-from tests.serve.conftest import color_image
+from tests.serve.util import color_image
 
 
 def test_v1_sentences_with_instructions(tiny_model):

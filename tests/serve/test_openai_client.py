@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from umer1 import EmbedInput
-from tests.serve.conftest import API_KEY, GEN_TOKENS, MODEL_ID, color_image, data_url
+from tests.serve.util import API_KEY, GEN_TOKENS, MODEL_ID, color_image, data_url
 
 
 @pytest.fixture(scope="module")

@@ -139,6 +139,8 @@ def create_app(model, config: ServeConfig, *, encode_fn=None) -> FastAPI:
             fut = batcher.submit(req.items, req.mode)
         except Overloaded:
             raise APIError(503, "the server is overloaded; retry later", code="overloaded") from None
+        except RuntimeError:     # closed: the server is shutting down
+            raise APIError(503, "the server is shutting down", code="unavailable") from None
         try:
             emb, tokens = await asyncio.wait_for(asyncio.wrap_future(fut), limits.request_timeout_s)
         except asyncio.TimeoutError:
