@@ -291,6 +291,10 @@ class RLTrainer:
         self.run_dir = Path(cfg.train.output_dir)
         self.pairs = pairs if pairs is not None else read_rl_pairs(
             cfg.data.train, cfg.data.data_root, check_files=cfg.data.check_files)
+        if len(self.pairs) < self.acc.num_processes:
+            from umer1.errors import InputError
+            raise InputError(f"{len(self.pairs)} pairs cannot feed {self.acc.num_processes} processes",
+                             file=cfg.data.train)
         overrides = {k: getattr(cfg.model, k) for k in ("max_pixels", "video_max_pixels", "video_frames")
                      if getattr(cfg.model, k) is not None}
         load = dict(dtype=cfg.model.dtype, attn_implementation=cfg.model.attn_implementation, **overrides)
