@@ -7,13 +7,14 @@ One input per request (the common online case). Rows:
 2. the same server with batching off (max batch 1) as a second baseline (ratio: what dynamic
    batching buys);
 3. p50 / p99 request latency.
-Clients run as threads in this process, so they share the CPU with the server.
+Clients run as threads of a separate process on the same machine.
 """
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,25 +34,41 @@ def _texts(n: int) -> list[str]:
             + "a dog runs on the beach " * (1 + i % 3) for i in range(n)]
 
 
+# The load generator runs in its own process (httpx threads only, no torch), so client work
+# does not compete with the server for this process's interpreter lock.
+_CLIENT = r"""
+import json, sys, time
+from concurrent.futures import ThreadPoolExecutor
+import httpx
+job = json.load(sys.stdin)
+with httpx.Client(base_url=job["url"], timeout=600,
+                  limits=httpx.Limits(max_connections=job["clients"])) as http:
+    def one(text):
+        t = time.perf_counter()
+        r = http.post("/v1/embeddings", json={"input": text, "encoding_format": "base64"})
+        r.raise_for_status()
+        return time.perf_counter() - t
+    with ThreadPoolExecutor(job["clients"]) as pool:
+        list(pool.map(one, job["texts"][:job["clients"]]))       # warm-up
+        t0 = time.perf_counter()
+        lat = list(pool.map(one, job["texts"]))
+        wall = time.perf_counter() - t0
+json.dump({"latencies": lat, "wall": wall}, sys.stdout)
+"""
+
+
 def _load(model, texts, clients: int, max_batch: int) -> dict:
     import httpx
     config = ServeConfig(model_name="bench", max_batch_size=max_batch, max_wait_s=0.005,
                          limits=ServeLimits(request_timeout_s=600))
-    with BackgroundServer(create_app(model, config)) as server, \
-            httpx.Client(base_url=server.url, timeout=600,
-                         limits=httpx.Limits(max_connections=clients)) as http:
-        def one(text):
-            t = time.perf_counter()
-            r = http.post("/v1/embeddings", json={"input": text, "encoding_format": "base64"})
-            r.raise_for_status()
-            return time.perf_counter() - t
-        with ThreadPoolExecutor(clients) as pool:
-            list(pool.map(one, texts[:clients]))            # warm-up
-            t0 = time.perf_counter()
-            lat = sorted(pool.map(one, texts))
-            wall = time.perf_counter() - t0
-        stats = http.get("/health").json()
-    return {"rps": len(texts) / wall, "p50": lat[len(lat) // 2],
+    with BackgroundServer(create_app(model, config)) as server:
+        job = json.dumps({"url": server.url, "clients": clients, "texts": texts})
+        out = subprocess.run([sys.executable, "-c", _CLIENT], input=job, capture_output=True,
+                             text=True, check=True, timeout=3600)
+        stats = httpx.get(server.url + "/health").json()
+    res = json.loads(out.stdout)
+    lat = sorted(res["latencies"])
+    return {"rps": len(texts) / res["wall"], "p50": lat[len(lat) // 2],
             "p99": lat[min(len(lat) - 1, int(0.99 * len(lat)))],
             "mean_batch": stats["inputs"] / max(stats["batches"], 1)}
 
