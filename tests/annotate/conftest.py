@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parent))
-from chat_server import ChatServer  # noqa: E402
+from tests.annotate.chat_server import ChatServer
 
 
 @pytest.fixture

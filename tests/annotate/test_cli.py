@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from chat_server import expected_summary
-from conftest import make_image, mmeb_rows, read_jsonl, write_pairs
+from tests.annotate.chat_server import expected_summary
+from tests.annotate.conftest import make_image, mmeb_rows, read_jsonl, write_pairs
 
 from umer1.cli import main
 from umer1.prompts import GENERATION_PROMPT, render_sft_side

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import read_jsonl, write_pairs
+from tests.annotate.conftest import read_jsonl, write_pairs
 
 from umer1.annotate.teachers import HFTeacher, TeacherInput
 from umer1.cli import main

@@ -9,7 +9,7 @@ import sys
 import time
 from collections import Counter
 
-from conftest import read_jsonl, write_pairs
+from tests.annotate.conftest import read_jsonl, write_pairs
 
 from umer1.cli import main
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import mmeb_rows, write_pairs
+from tests.annotate.conftest import mmeb_rows, write_pairs
 
 from umer1.annotate.pairs import read_pairs
 from umer1.errors import InputError

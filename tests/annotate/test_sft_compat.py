@@ -1,7 +1,7 @@
 """What `umer1 annotate` writes is read by the SFT reader, visuals and all."""
 from __future__ import annotations
 
-from conftest import write_pairs
+from tests.annotate.conftest import write_pairs
 
 from umer1.cli import main
 from umer1.data.sft import read_sft
