@@ -79,8 +79,8 @@ def test_greedy_gen_is_deterministic_and_reports_texts(chatty_model):
     np.testing.assert_allclose(a.embeddings, b.embeddings, atol=1e-5)
     assert a.texts == b.texts and len(a.texts) == 4
     assert np.allclose(np.linalg.norm(a.embeddings, axis=1), 1, atol=1e-5)
-    for text, found in zip(a.texts, a.found):
-        assert ("<gen_emb>" in text) == bool(found)
+    for text in a.texts:  # written by the model or, at the end of the budget, forced
+        assert "<gen_emb>" in text
 
 
 def test_sampling_gives_k_embeddings_per_input_and_is_seeded(chatty_model):
@@ -140,3 +140,28 @@ def test_peft_adapter_round_trip(tmp_path, tiny_model_dir):
     by_dir = UMEModel.from_pretrained(tmp_path / "adapter").encode(["a dog"])
     assert not np.allclose(plain, adapted, atol=1e-4)
     np.testing.assert_allclose(adapted, by_dir, atol=1e-6)
+
+
+def test_budget_end_forces_gen_emb_and_reads_it_there(chatty_model):
+    m = chatty_model
+    batch = m.batch([as_input(x) for x in _mixed_inputs()])
+    for seed in range(50):
+        torch.manual_seed(seed)
+        g = generate_with_capture(m.model, m.final_norm, batch, gen_id=m.ids.gen, disc_id=None,
+                                  stop_ids=m.ids.eos, suppress_ids=m.ids.vision, pad_id=m.ids.pad,
+                                  max_new_tokens=6, temperature=1.0, force_gen_emb=True)
+        if g.found.any() and not g.found.all():
+            break
+    assert g.found.any() and not g.found.all()
+    prompt_len = batch["input_ids"].shape[1]
+    pos = gen_positions(g.sequences, m.ids.gen, prompt_len)
+    assert (pos >= 0).all(), "every row ends its budget on <gen_emb>"
+    assert (pos[~g.found] == prompt_len + 5).all(), "forced as the last budgeted token"
+    new = g.sequences.shape[1] - prompt_len
+    tf = dict(batch, input_ids=g.sequences,
+              attention_mask=torch.cat([batch["attention_mask"], torch.ones(4, new, dtype=torch.long)], 1),
+              mm_token_type_ids=torch.cat([batch["mm_token_type_ids"],
+                                           torch.zeros(4, new, dtype=torch.long)], 1))
+    with torch.no_grad():
+        hidden = m.last_hidden_state(tf)
+    torch.testing.assert_close(g.states, gather(hidden, pos), atol=1e-4, rtol=1e-4)

@@ -6,9 +6,14 @@ logits processor, called once per step right after that forward, knows which tok
 row just consumed: when it was the generated `<gen_emb>`, that state IS the generative
 embedding (spec section 1), and the row is then ended with an end-of-turn token.
 
-Rule for a row that never emits `<gen_emb>` within the token budget: its embedding is the
-state at the last token it fed to the model (the prompt's final token if it generated
-nothing), and it is flagged `found=False`; callers decide whether to use it.
+Rule for a row that has not emitted `<gen_emb>` when the token budget is spent, flagged
+`found=False` either way:
+- `force_gen_emb=True` (what `UMEModel.generate` does): its last budgeted token is forced to be
+  `<gen_emb>`, so its embedding is still read at a `<gen_emb>` token, the position the model was
+  trained to summarise the input into, over whatever reasoning it wrote so far.
+- `force_gen_emb=False` (what RL rollouts use, where every token must be the policy's own
+  sample): its embedding is the state at the last token it fed to the model (the prompt's
+  final token if it generated nothing).
 """
 from __future__ import annotations
 
@@ -40,12 +45,13 @@ class _LastStateHook:
 
 class _CaptureProcessor(LogitsProcessor):
     def __init__(self, hook: _LastStateHook, prompt_len: int, gen_id: int, eos_id: int,
-                 stop_ids: tuple[int, ...], max_new_tokens: int):
+                 stop_ids: tuple[int, ...], max_new_tokens: int, force_gen_emb: bool):
         self.hook = hook
         self.prompt_len = prompt_len
         self.gen_id, self.eos_id, self.stop_ids = gen_id, eos_id, stop_ids
         self.max_new_tokens = max_new_tokens
-        self.state = self.found = self.done = None
+        self.force_gen_emb = force_gen_emb
+        self.state = self.found = self.done = self.forced = None
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         state = self.hook.last
@@ -55,6 +61,7 @@ class _CaptureProcessor(LogitsProcessor):
             self.state = state.clone()
             self.found = torch.zeros(rows, dtype=torch.bool, device=state.device)
             self.done = torch.zeros(rows, dtype=torch.bool, device=state.device)
+            self.forced = torch.zeros(rows, dtype=torch.bool, device=state.device)
         else:
             last = input_ids[:, -1].to(state.device)
             stop = torch.isin(last, torch.tensor(self.stop_ids, device=state.device))
@@ -62,17 +69,27 @@ class _CaptureProcessor(LogitsProcessor):
             live = ~self.done
             self.state[live] = state[live]
             got = live & (last == self.gen_id)
-            self.found |= got
+            self.found |= got & ~self.forced
             self.done |= got                       # the embedding is read: end the turn
-        force = self.done.clone()
+        end = self.done.clone()
         if step >= self.max_new_tokens:            # the budget is spent: end every row
-            force[:] = True
-        if force.any():
-            forced = torch.full_like(scores[force], float("-inf"))
-            forced[:, self.eos_id] = 0.0
-            scores = scores.clone()
-            scores[force] = forced
+            end[:] = True
+        scores = _force(scores, end, self.eos_id)
+        if self.force_gen_emb and step == self.max_new_tokens - 1:
+            last_chance = ~self.done               # the last budgeted token becomes <gen_emb>
+            self.forced |= last_chance
+            scores = _force(scores, last_chance, self.gen_id)
         return scores
+
+
+def _force(scores: torch.Tensor, rows: torch.Tensor, token: int) -> torch.Tensor:
+    """Make `token` the only possible choice for the given rows."""
+    if not rows.any():
+        return scores
+    scores = scores.clone()
+    scores[rows] = float("-inf")
+    scores[rows, token] = 0.0
+    return scores
 
 
 @dataclass
@@ -80,7 +97,7 @@ class Generated:
     sequences: torch.Tensor        # (R, prompt_len + new) token ids, R = rows x samples
     new_tokens: torch.Tensor       # (R, new) generated ids (padding after the end)
     states: torch.Tensor           # (R, H) gen embedding states (not normalised)
-    found: torch.Tensor            # (R,) bool: `<gen_emb>` was generated
+    found: torch.Tensor            # (R,) bool: the model wrote `<gen_emb>` itself (not forced)
     num_new_tokens: torch.Tensor   # (R,) tokens generated up to and including the end
     disc_states: torch.Tensor | None  # (R, H) states at `<disc_emb>` from the same prefill
 
@@ -89,7 +106,8 @@ class Generated:
 def generate_with_capture(model, final_norm, batch, *, gen_id: int, disc_id: int | None,
                           stop_ids: tuple[int, ...], suppress_ids: tuple[int, ...],
                           pad_id: int, max_new_tokens: int, temperature: float = 0.0,
-                          top_p: float = 1.0, num_samples: int = 1) -> Generated:
+                          top_p: float = 1.0, num_samples: int = 1,
+                          force_gen_emb: bool = False) -> Generated:
     """Run `model.generate` once and return the gen states captured on the way.
 
     `batch` must be LEFT padded. One extra step is allowed internally so that a `<gen_emb>`
@@ -97,7 +115,8 @@ def generate_with_capture(model, final_norm, batch, *, gen_id: int, disc_id: int
     """
     prompt_len = batch["input_ids"].shape[1]
     hook = _LastStateHook(disc_id)
-    capture = _CaptureProcessor(hook, prompt_len, gen_id, stop_ids[0], stop_ids, max_new_tokens)
+    capture = _CaptureProcessor(hook, prompt_len, gen_id, stop_ids[0], stop_ids, max_new_tokens,
+                                force_gen_emb)
     handle = final_norm.register_forward_hook(hook)
     sampling = temperature > 0
     kwargs = dict(do_sample=True, temperature=temperature, top_p=top_p) if sampling else \

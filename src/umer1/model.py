@@ -190,8 +190,9 @@ class UMEModel:
         """Generative embeddings plus the generated texts, a found-flag and token counts.
 
         Greedy by default; temperature > 0 samples (num_samples per input, for pass@k).
-        Vision tokens are never sampled. An output without `<gen_emb>` gets the state of its
-        last fed token as embedding and found=False (module `umer1.generation`).
+        Vision tokens are never sampled. An output that has not written `<gen_emb>` when
+        `max_new_tokens` is spent gets `<gen_emb>` forced as its last token, its embedding read
+        there, and found=False (module `umer1.generation`).
         """
         if num_samples > 1 and temperature <= 0:
             raise InputError("num_samples > 1 needs temperature > 0 (greedy gives one output)",
@@ -213,7 +214,7 @@ class UMEModel:
                     self.model, self.final_norm, batch, gen_id=self.ids.gen, disc_id=self.ids.disc,
                     stop_ids=self.ids.eos, suppress_ids=self.ids.vision, pad_id=self.ids.pad,
                     max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                    num_samples=K)
+                    num_samples=K, force_gen_emb=True)
                 states = normalize(g.states) if normalize_embeddings else g.states.float()
                 states = states.cpu().numpy().reshape(len(chunk), K, D)
                 decoded = self.processor.tokenizer.batch_decode(g.new_tokens, skip_special_tokens=True)
@@ -227,8 +228,9 @@ class UMEModel:
                 bar.update(len(chunk))
         missing = int((~found).sum())
         if missing:
-            log.warning("%d of %d generated outputs have no <gen_emb>; their embeddings use the "
-                        "last generated token (found=False)", missing, found.size)
+            log.warning("%d of %d generated outputs did not write <gen_emb> within max_new_tokens=%d; "
+                        "it was forced as their last token (found=False)", missing, found.size,
+                        max_new_tokens)
         if K == 1:
             return GenerationOutput(emb[:, 0], [t[0] for t in texts], found[:, 0], ntok[:, 0], disc)
         return GenerationOutput(emb, texts, found, ntok, disc)
