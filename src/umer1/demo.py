@@ -7,8 +7,8 @@ Stages, each through the library function its CLI verb uses:
   5. evaluation of the SFT and the RL model, disc + gen + oracle, and pass@k for the RL model
      (`umer1.eval.suite.evaluate`), 6. a report (`umer1.demo_report`).
 The time budget is split between stages by `share`s. The trainers count steps, not seconds,
-so each training stage first runs a short calibration (thrown away), measures seconds per
-step, and then trains as many steps as its share allows. A finished stage leaves a marker with
+so each training stage trains in resumed segments (`Segments`), each sized from the seconds
+per step measured so far, until its share of the budget is spent. A finished stage leaves a marker with
 its settings; a rerun with the same settings skips it, so a killed demo resumes stage-wise.
 """
 from __future__ import annotations
@@ -31,9 +31,9 @@ DEFAULT_MINUTES = 10.0
 
 @dataclass
 class DemoData:
-    train: int = 1024            # SFT pairs (at the default budget; scaled down for shorter ones)
+    train: int = 4096            # SFT pairs (at the default budget; scaled down for shorter ones)
     rl: int = 256
-    eval: int = 32               # held-out queries per task
+    eval: int = 48               # held-out queries per task
     candidates: int = 8
     tasks: list[str] = field(default_factory=lambda: ["t2i", "i2t", "cls", "vqa"])
     min_train: int = 64
@@ -48,38 +48,38 @@ class DemoModel:
     num_heads: int = 4
     num_kv_heads: int = 2
     vision_depth: int = 2
-    vision_dim: int = 32
+    vision_dim: int = 64         # the random vision tower must learn shapes and colours
     vocabulary_sample: int = 400  # SFT pairs whose text trains the compact vocabulary
 
 
 @dataclass
 class DemoSFT:
-    share: float = 0.5           # of the budget left after setup
+    share: float = 0.6           # of the budget left after setup
     batch_size: int = 16
     lr: float = 2.0e-3
-    warmup_ratio: float = 0.05
     freeze_vision: bool = False  # the tiny vision tower is random: let it learn
-    calibration_steps: int = 3
+    warmup_steps: int = 20
+    first_segment: int = 20      # steps of the first segment, which measures the step time
     min_steps: int = 2
     max_steps: int = 2000
 
 
 @dataclass
 class DemoRL:
-    share: float = 0.15
+    share: float = 0.1
     pairs_per_step: int = 4
     num_generations: int = 4
-    max_completion_length: int = 96
+    max_completion_length: int = 64
     lr: float = 2.0e-5
     beta: float = 0.04
-    calibration_steps: int = 1
+    first_segment: int = 2
     min_steps: int = 1
     max_steps: int = 500
 
 
 @dataclass
 class DemoEval:
-    max_new_tokens: int = 96
+    max_new_tokens: int = 64     # the terse traces end well within it
     batch_size: int = 16
     num_samples: int = 4         # pass@k up to this k, RL model only
     temperature: float = 1.0
@@ -215,47 +215,87 @@ def _model_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict) -> str:
     return str(out / "base")
 
 
-def _steps(calib_rows: list[dict], wall: float, n: int, budget: float, lo: int, hi: int) -> tuple[int, float]:
-    """Steps that fit `budget` seconds, from a calibration run of `n` steps that took `wall` s."""
-    times = [r["elapsed_s"] for r in calib_rows if "elapsed_s" in r]
-    per = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else wall / max(n, 1)
-    overhead = max(0.0, wall - per * n)            # loading, saving: paid again by the real run
-    steps = int((budget - wall - overhead) / max(per, 1e-3))
-    return max(lo, min(hi, steps)), per
+class Segments:
+    """Train to a wall-clock budget in resumed segments (the trainers count steps, not seconds).
+
+    Each segment resumes the last one's checkpoint (optimiser, data position, step) and is sized
+    from the seconds per step measured so far, so a machine that slows down or speeds up midway
+    is followed; a segment takes at most `share` of the time left, so one slow spell overruns
+    the budget by little. Every step trained counts: there is no thrown-away calibration run.
+    """
+
+    def __init__(self, budget: float, first: int, lo: int, hi: int, share: float = 0.6,
+                 tail: float = 40.0):
+        self.budget, self.first, self.lo, self.hi = budget, first, lo, hi
+        self.share, self.tail = share, tail
+        self.start = time.perf_counter()
+        self.steps, self.per, self.count = 0, 0.0, 0
+
+    def left(self) -> float:
+        return self.budget - (time.perf_counter() - self.start)
+
+    def next_target(self) -> int | None:
+        """The step count the next segment trains to, or None when the budget is spent."""
+        if self.count == 0:
+            return max(self.lo, min(self.hi, self.first))
+        if self.steps >= self.hi:
+            return None
+        left = self.left()
+        use = left if left <= self.tail else max(self.tail, left * self.share)
+        more = int(use / max(self.per, 1e-3))
+        if self.steps < self.lo:
+            more = max(more, self.lo - self.steps)
+        return min(self.hi, self.steps + more) if more >= 1 else None
+
+    def record(self, target: int, seconds: float) -> None:
+        """A segment trained from self.steps to `target` in `seconds`. Its loading and saving
+        count as step time: a conservative figure, so the last segment ends a little early."""
+        self.per = seconds / max(target - self.steps, 1)
+        self.steps, self.count = target, self.count + 1
+
+    def run(self, train_to) -> int:
+        """Call `train_to(target)` segment by segment; returns the steps trained."""
+        while (target := self.next_target()) is not None:
+            t = time.perf_counter()
+            train_to(target)
+            self.record(target, time.perf_counter() - t)
+            log.info("trained to step %d: %.2f s per step, %.0f s left", target, self.per, self.left())
+        return self.steps
 
 
-def _sft_config(cfg: DemoConfig, data: dict, base: str, out: Path, steps: int, log_every: int = 1):
+def _sft_config(cfg: DemoConfig, data: dict, base: str, out: Path, steps: int):
     from umer1.train.sft import SFTConfig
     s = cfg.sft
+    # Constant rate after a fixed warm-up: a resumed segment continues the same schedule
+    # however many steps the budget ends up holding.
     return from_dict(SFTConfig, {
         "model": {"base": base, "freeze_vision": s.freeze_vision},
         "data": {"train_file": data["sft"], "batch_size": s.batch_size, "order": "shuffle"},
-        "optim": {"lr": s.lr, "warmup_ratio": s.warmup_ratio},
+        "optim": {"lr": s.lr, "warmup_ratio": min(1.0, s.warmup_steps / max(steps, 1)),
+                  "schedule": "constant"},
         "train": {"output_dir": str(out), "steps": steps, "seed": cfg.seed, "progress_bar": True,
-                  "plot": False, "log_every": log_every, "save_every": 0, "keep_last": 1}})
+                  "plot": False, "log_every": 1, "save_every": 0, "keep_last": 1}})
 
 
 def _sft_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict, base: str, budget: float) -> dict:
-    from umer1.train.loop import read_metrics
     from umer1.train.sft import train
     settings = {"sft": to_dict(cfg.sft), "base": base, "data": data["sft"], "budget": round(budget)}
     done = stages.done("sft", settings)
     if done:
         return done
-    calib = out / "work" / "sft-calibration"
-    shutil.rmtree(calib, ignore_errors=True)
-    t = time.perf_counter()
-    train(_sft_config(cfg, data, base, calib, cfg.sft.calibration_steps))
-    wall = time.perf_counter() - t
-    steps, per = _steps(read_metrics(calib / "metrics.jsonl"), wall, cfg.sft.calibration_steps,
-                        budget, cfg.sft.min_steps, cfg.sft.max_steps)
-    shutil.rmtree(calib, ignore_errors=True)
-    log.info("SFT: %.2f s per step measured; %d steps fit %.0f s", per, steps, budget)
     run = out / "sft"
     shutil.rmtree(run, ignore_errors=True)
-    summary = train(_sft_config(cfg, data, base, run, steps))
-    result = {"steps": steps, "seconds_per_step": per, "model": summary["final_model"],
-              "metrics": str(run / "metrics.jsonl")}
+    s = cfg.sft
+    seg = Segments(budget, s.first_segment, s.min_steps, s.max_steps)
+    summary: dict = {}
+
+    def train_to(steps: int) -> None:
+        summary.update(train(_sft_config(cfg, data, base, run, steps), resume=run.exists()))
+
+    steps = seg.run(train_to)
+    log.info("SFT: %d steps in %d segments (%.2f s per step)", steps, seg.count, seg.per)
+    result = {"steps": steps, "segments": seg.count, "seconds_per_step": seg.per,
+              "model": summary["final_model"], "metrics": str(run / "metrics.jsonl")}
     stages.mark("sft", settings, result)
     return result
 
@@ -281,20 +321,19 @@ def _rl_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict, sft: dict,
     done = stages.done("rl", settings)
     if done:
         return done
-    calib = out / "work" / "rl-calibration"
-    shutil.rmtree(calib, ignore_errors=True)
-    t = time.perf_counter()
-    RLTrainer(_rl_config(cfg, data, sft["model"], calib, cfg.rl.calibration_steps)).train()
-    wall = time.perf_counter() - t
-    # RL rows carry no clock: the whole calibration counts as steps (a conservative estimate).
-    steps, per = _steps([], wall, cfg.rl.calibration_steps, budget, cfg.rl.min_steps, cfg.rl.max_steps)
-    shutil.rmtree(calib, ignore_errors=True)
-    log.info("RL: %.2f s per step measured; %d steps fit %.0f s", per, steps, budget)
     run = out / "rl"
     shutil.rmtree(run, ignore_errors=True)
-    final = RLTrainer(_rl_config(cfg, data, sft["model"], run, steps)).train()
-    result = {"steps": steps, "seconds_per_step": per, "model": str(final),
-              "metrics": str(run / "metrics.jsonl")}
+    r = cfg.rl
+    seg = Segments(budget, r.first_segment, r.min_steps, r.max_steps)
+    final: list[Path] = []
+
+    def train_to(steps: int) -> None:   # the trainer resumes from the run's latest checkpoint
+        final.append(RLTrainer(_rl_config(cfg, data, sft["model"], run, steps)).train())
+
+    steps = seg.run(train_to)
+    log.info("RL: %d steps in %d segments (%.2f s per step)", steps, seg.count, seg.per)
+    result = {"steps": steps, "segments": seg.count, "seconds_per_step": seg.per,
+              "model": str(final[-1]), "metrics": str(run / "metrics.jsonl")}
     stages.mark("rl", settings, result)
     return result
 

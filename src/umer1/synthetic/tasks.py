@@ -60,21 +60,31 @@ class Item:
 
 
 # ----- what each side says ------------------------------------------------------------------
+# Traces are terse lists of facts ("two shapes; large red circle top left; ..."): a small model
+# learns to write them in few steps and few tokens, and a short trace has fewer chances to
+# drift before `<gen_emb>` (its embedding is read after what the model itself wrote).
 def _sentence(text: str) -> str:
     return text[0].upper() + text[1:] + "."
+
+
+def _trace(facts: list[str]) -> str:
+    return "; ".join(facts)
+
+
+def _at(shape) -> str:
+    """Its place without the article: "top left", "centre"."""
+    return shape.place.removeprefix("the ")
 
 
 def describe_image(scene: Scene) -> list[str]:
     """Facts read off an image: the count, each shape with its size and place."""
     n = len(scene.shapes)
-    facts = [f"I see {number(n)} {plural('shape', n)}"]
-    facts += [a(s.full_name) + f" at {s.place}" for s in scene.shapes]
-    return facts
+    return [f"{number(n)} {plural('shape', n)}"] + [f"{s.full_name} {_at(s)}" for s in scene.shapes]
 
 
 def image_side(instruction: str, scene: Scene, rng: random.Random, summary: str,
                extra: list[str] = (), text: str = "") -> Side:
-    reasoning = " ".join(_sentence(f) for f in describe_image(scene) + list(extra))
+    reasoning = _trace(describe_image(scene) + list(extra))
     return Side(instruction, text, scene, rng.randrange(1 << 30), reasoning, summary)
 
 
@@ -86,12 +96,12 @@ def caption(scene: Scene, rng: random.Random) -> tuple[str, list[str]]:
     if style == "relation" and n > 1:
         order = list(scene.shapes)
         rng.shuffle(order)
-        parts, facts = [a(order[0].name)], [a(order[0].name)]
+        parts, facts = [a(order[0].name)], [order[0].name]
         for i, s in enumerate(order[1:], start=1):
             anchor = order[rng.randrange(i)]
             rel = rng.choice([r for r in RELATIONS if holds(r, s, anchor)])
             parts.append(a(s.name) + f" {rel} the {anchor.name}")
-            facts.append(f"the {s.name} is {rel} the {anchor.name}")
+            facts.append(f"{s.name} {rel} {anchor.name}")
     elif style == "count":
         kinds = [k for k in SHAPES if scene.count(k)]
         parts, facts = [], []
@@ -102,7 +112,7 @@ def caption(scene: Scene, rng: random.Random) -> tuple[str, list[str]]:
             facts.append(f"{number(c)} {plural(k, c)}: " + ", ".join(f"{col} {k}" for col in colours))
     else:
         parts = [a(s.name) + f" at {s.place}" for s in scene.shapes]
-        facts = list(parts)
+        facts = [f"{s.name} {_at(s)}" for s in scene.shapes]
     return _sentence(head + ": " + _and(parts)), facts
 
 
@@ -113,8 +123,7 @@ def _and(words: list[str]) -> str:
 def caption_side(instruction: str, scene: Scene, rng: random.Random) -> Side:
     text, facts = caption(scene, rng)
     n = len(scene.shapes)
-    reasoning = " ".join(_sentence(f) for f in [f"the caption names {number(n)} "
-                                                f"{plural('shape', n)}"] + facts)
+    reasoning = _trace([f"{number(n)} {plural('shape', n)}"] + facts)
     return Side(instruction, text, None, 0, reasoning, scene.canonical())
 
 
@@ -133,15 +142,14 @@ def make_i2t(rng: random.Random, sample: SceneSampler) -> Item:
 
 def label_side(instruction: str, label: str) -> Side:
     colour, kind = label.split()
-    return Side(instruction, label, None, 0,
-                f"The label names a {kind}. Its colour is {colour}.", label)
+    return Side(instruction, label, None, 0, f"label {label}", label)
 
 
 def make_cls(rng: random.Random, sample: SceneSampler) -> Item:
     scene = sample(rng, min_shapes=1, max_shapes=3, one_large=True)
     big = scene.largest()
     qi, ti = INSTRUCTIONS["cls"]
-    query = image_side(qi, scene, rng, big.name, [f"the largest shape is the {big.name}"])
+    query = image_side(qi, scene, rng, big.name, [f"largest {big.name}"])
     return Item("cls", query, label_side(ti, big.name))
 
 
@@ -149,8 +157,7 @@ ANSWER_KINDS = {"colour": COLOUR_NAMES, "shape": SHAPES, "number": tuple(number(
 
 
 def answer_side(instruction: str, kind: str, answer: str) -> Side:
-    noun = {"colour": "a colour", "shape": "a shape", "number": "a number"}[kind]
-    return Side(instruction, answer, None, 0, f"The answer is {noun}: {answer}.", answer)
+    return Side(instruction, answer, None, 0, f"{kind} {answer}", answer)
 
 
 def question(scene: Scene, rng: random.Random) -> tuple[str, str, str, list[str]]:
@@ -167,25 +174,23 @@ def question(scene: Scene, rng: random.Random) -> tuple[str, str, str, list[str]
         q = (f"What colour is the shape {rel} the {anchor.name}?" if ask == "colour"
              else f"What shape is {rel} the {anchor.name}?")
         answer = x.colour if ask == "colour" else x.kind
-        facts = [f"the {anchor.name} is at {anchor.place}",
-                 f"the only shape {rel} it is the {x.name} at {x.place}",
-                 f"its {ask} is {answer}"]
+        facts = [f"{anchor.name} {_at(anchor)}", f"{rel} it {x.name} {_at(x)}", f"{ask} {answer}"]
         return q, ask, answer, facts
     if pick == "colour_of":
         kind = rng.choice(kinds_once)
         s = next(s for s in scene.shapes if s.kind == kind)
         return (f"What colour is the {kind}?", "colour", s.colour,
-                [f"the only {kind} is the {s.name} at {s.place}", f"its colour is {s.colour}"])
+                [f"{kind} {s.name}", f"colour {s.colour}"])
     if pick == "count_kind":
         kind = rng.choice(SHAPES)
         c = scene.count(kind)
         which = [s.name for s in scene.shapes if s.kind == kind]
-        facts = ([f"the {plural(kind, 2)} are: " + ", ".join(which)] if which
-                 else [f"there is no {kind}"]) + [f"that makes {number(c)}"]
+        facts = ([f"{plural(kind, 2)} " + ", ".join(which)] if which
+                 else [f"no {kind}"]) + [f"count {number(c)}"]
         return f"How many {plural(kind, 2)} are there?", "number", number(c), facts
     n = len(scene.shapes)
     return ("How many shapes are there?", "number", number(n),
-            [f"counting them gives {number(n)}"])
+            [f"count {number(n)}"])
 
 
 def make_vqa(rng: random.Random, sample: SceneSampler) -> Item:
