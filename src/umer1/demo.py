@@ -89,7 +89,9 @@ class DemoEval:
 class DemoConfig:
     minutes: float = DEFAULT_MINUTES
     seed: int = 0
-    threads: int = 0             # torch threads; 0 = torch's default
+    # torch threads (0 = torch's default). One: the tiny model's matrices gain little from more,
+    # and on a shared machine a second thread that waits for a busy core slows every step.
+    threads: int = 1
     data: DemoData = field(default_factory=DemoData)
     model: DemoModel = field(default_factory=DemoModel)
     sft: DemoSFT = field(default_factory=DemoSFT)

@@ -30,6 +30,7 @@ def collect(summary: dict) -> dict:
             t[f"{run}_{mode}"] = rec["main_score"]
             if "gen_emb_found_rate" in rec:
                 t[f"{run}_{mode}_found"] = rec["gen_emb_found_rate"].get("queries")
+                t[f"{run}_{mode}_found_candidates"] = rec["gen_emb_found_rate"].get("candidates")
     for run in ("sft", "rl"):
         oracle = _json(Path(summary["eval"][run]["dir"]) / "oracle.json") or {}
         for name, v in oracle.get("tasks", {}).items():
@@ -95,16 +96,28 @@ def verdict(data: dict) -> list[str]:
                 "a longer run (`--minutes`) trains more steps.")]
     sft, _, _ = above_chance(tasks, "sft_gen")
     n = sum(t["queries"] for t in tasks.values())
-    se = math.sqrt(max(sft * (1 - sft), 1e-9) / max(n, 1))
+    # The two models answer the same queries: the difference's standard error is about
+    # sqrt(2) times one score's; two of them separate a change from noise.
+    p = (sft + score) / 2
+    noise = 2 * math.sqrt(2 * max(p * (1 - p), 1e-9) / max(n, 1))
     diff = score - sft
     if abs(diff) < 1e-12:
         lines.append(f"- RL did **not** change the gen-mode Hit@1 over SFT in this run "
                      f"({_pct(sft)} both).")
     else:
-        word = "improved" if diff > 0 else "did **not** improve"
-        lines.append(f"- RL {word} on SFT in this run: gen-mode Hit@1 {_pct(sft)} after SFT, "
-                     f"{_pct(score)} after RL ({100 * diff:+.1f} points; one standard error here "
-                     f"is about {100 * se:.1f} points, so smaller differences are noise).")
+        word = "improved on" if diff > 0 else "did **not** improve on"
+        real = ("more than" if abs(diff) > noise else "within")
+        lines.append(f"- RL {word} SFT in this run: gen-mode Hit@1 {_pct(sft)} after SFT, "
+                     f"{_pct(score)} after RL, **{100 * diff:+.1f} points**, {real} the noise of "
+                     f"{100 * noise:.1f} points (two standard errors of the difference over "
+                     f"{n} queries).")
+    for run in ("sft", "rl"):
+        q = _mean(t.get(f"{run}_gen_found") for t in tasks.values())
+        c = _mean(t.get(f"{run}_gen_found_candidates") for t in tasks.values())
+        if q is not None:
+            lines.append(f"- {run.upper()} model: {_pct(q)}% of the greedy query generations and "
+                         f"{_pct(c)}% of the candidate generations wrote `<gen_emb>` themselves "
+                         f"(the rest had it forced at the token budget).")
     disc, _, _ = above_chance(tasks, "rl_disc")
     oracle = _mean(t.get("rl_oracle") for t in tasks.values())
     lines.append(f"- Disc-mode Hit@1 of the final model: {_pct(disc)}; the disc-or-gen oracle: "
