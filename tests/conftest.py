@@ -6,7 +6,7 @@ import torch
 
 from umer1.tiny import make_tiny_model
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # tiny models: a second thread buys little and thrashes on a busy machine
 
 
 @pytest.fixture(scope="session")

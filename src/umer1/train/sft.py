@@ -21,7 +21,7 @@ import dataclasses
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import replace, dataclass, field
 from pathlib import Path
 
 import torch
@@ -283,6 +283,9 @@ def train(cfg: SFTConfig, resume: bool | str = False) -> dict:
                          "engine does not allow; use DDP or FSDP", field="loss.grad_cache_chunk")
     pairs = read_sft(cfg.data.train_file, cfg.data.data_root, check_files=cfg.data.check_files)
     ume = load_model(cfg.model)
+    if cfg.loss.con_genq_disct or cfg.loss.con_discq_gent:
+        # Trained to compare gen with disc: saved so the harness, index and server allow mixing.
+        ume.settings = replace(ume.settings, spaces_aligned=True)
     collator = SFTCollator(ume.processor, ume.settings, gen_id=ume.ids.gen, disc_id=ume.ids.disc,
                            max_length=cfg.data.max_length)
     tf = TeacherForced(ume.model)
