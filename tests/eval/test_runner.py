@@ -48,6 +48,19 @@ def test_shared_candidates_are_embedded_once(tiny_model, data_root, tmp_path, mo
     assert count.inputs["encode"] == 9
 
 
+def test_greedy_gen_caches_the_disc_embeddings_of_its_prefill(tiny_model, data_root, tmp_path,
+                                                               monkeypatch):
+    spec, data = image_task(data_root)
+    count = Counting(tiny_model, monkeypatch)
+    emb = Embedder(tiny_model, tmp_path / "cache", batch_size=8, show_progress=False)
+    evaluate_task(emb, spec, data, ModeSpec("gen", max_new_tokens=3), ModeSpec("gen", max_new_tokens=3))
+    free = evaluate_task(emb, spec, data, ModeSpec("disc"), ModeSpec("disc"))
+    assert count.inputs["encode"] == 0, "disc came from the gen prefill, no second forward"
+    fresh = evaluate_task(Embedder(tiny_model, tmp_path / "fresh", show_progress=False), spec, data,
+                          ModeSpec("disc"), ModeSpec("disc"))
+    assert count.inputs["encode"] == 9 and fresh.metrics == pytest.approx(free.metrics)
+
+
 def test_same_content_different_paths_share_one_embedding(tiny_model, data_root, tmp_path, monkeypatch):
     import shutil
     shutil.copy(data_root / "images/c0.png", data_root / "images/copy_of_c0.png")
@@ -105,7 +118,7 @@ def test_cross_mode_is_refused_unless_aligned():
     with pytest.raises(InputError, match="not trained to be aligned"):
         mode_pairs("gen", "disc", spaces_aligned=False)
     assert mode_pairs("gen", "disc", spaces_aligned=True) == [("gen", "disc")]
-    assert mode_pairs("both", None, False) == [("disc", "disc"), ("gen", "gen")]
+    assert mode_pairs("both", None, False) == [("gen", "gen"), ("disc", "disc")]
 
 
 def test_missing_media_file_is_an_input_error(tiny_model, data_root, tmp_path):
@@ -126,8 +139,9 @@ def test_suite_both_modes_oracle_and_passk(tiny_model, data_root, tmp_path, monk
     opts = EvalOptions(query_mode="both", num_samples=3, temperature=1.0, max_new_tokens=3,
                        show_progress=False)
     summary = evaluate(tiny_model, specs, root, out, opts)
-    # disc: (4 + 5) + (2 + 6); gen greedy: the same; pass@k: only the 6 queries, sampled once each
-    assert count.inputs == {"encode": 17, "generate": 17 + 6}
+    # gen greedy: (4 + 5) + (2 + 6), whose prefills also give every disc embedding (no encode);
+    # pass@k: only the 6 queries, sampled once each
+    assert count.inputs == {"encode": 0, "generate": 17 + 6}
     for mode in ("disc", "gen"):
         rec = json.loads((out / mode / "TinyDoc_score.json").read_text())
         assert rec["query_mode"] == rec["candidate_mode"] == mode and rec["num_pred"] == 2

@@ -103,11 +103,19 @@ class Embedder:
                 if isinstance(p, str) and not Path(p).is_file():
                     raise InputError(f"no such media file: {p}", field="image")
         step = self.flush_every * self.world
+        # Greedy generation prefills the prompt, which holds <disc_emb>: its disc embeddings
+        # come free, so a `both` run caches them here instead of paying a second forward.
+        disc_cache = self.cache(ModeSpec("disc")) if spec.mode == "gen" and spec.temperature <= 0 else None
         with progress(total=len(missing), desc=desc, enabled=self.show_progress and self.is_main) as bar:
             for c, start in enumerate(range(0, len(missing), step)):
                 chunk = missing[start:start + step]
-                emb, found = self._embed_chunk([items[first[k]] for k in chunk], spec, c)
+                emb, found, disc = self._embed_chunk([items[first[k]] for k in chunk], spec, c)
                 cache.put(chunk, emb, found, write=self.is_main)
+                if disc_cache is not None:
+                    new = [i for i, k in enumerate(chunk) if k not in disc_cache]
+                    if new:
+                        disc_cache.put([chunk[i] for i in new], disc[new], np.ones(len(new), bool),
+                                       write=self.is_main)
                 bar.update(len(chunk))
         if not keys:
             return np.zeros((0, self.model.hidden_size), np.float32), np.zeros((0,), bool)
@@ -117,29 +125,33 @@ class Embedder:
         per = math.ceil(len(items) / self.world)
         mine = items[self.rank * per:(self.rank + 1) * per]
         mine = mine + [items[-1]] * (per - len(mine))     # equal shares for the gather
-        emb, found = self._model_call(mine, spec, seed=spec.seed + 1_000_003 * chunk_no + 10_007 * self.rank)
+        emb, found, disc = self._model_call(mine, spec,
+                                            seed=spec.seed + 1_000_003 * chunk_no + 10_007 * self.rank)
         if self.world == 1:
-            return emb, found
+            return emb, found, disc
         import torch
         from accelerate.utils import gather
         dev = self.state.device
-        all_emb = gather(torch.from_numpy(emb).to(dev)).cpu().numpy()
-        all_found = gather(torch.from_numpy(found.astype(np.uint8)).to(dev)).cpu().numpy().astype(bool)
         keep = [r * per + j for r in range(self.world)
                 for j in range(max(0, min(per, len(items) - r * per)))]
-        return all_emb[keep], all_found[keep]
+
+        def gathered(a: np.ndarray) -> np.ndarray:
+            return gather(torch.from_numpy(a).to(dev)).cpu().numpy()[keep]
+        return (gathered(emb), gathered(found.astype(np.uint8)).astype(bool),
+                None if disc is None else gathered(disc))
 
     def _model_call(self, items: list[EmbedInput], spec: ModeSpec, seed: int):
+        """(embeddings, found flags, disc embeddings from the same prefill or None)."""
         self.calls += 1
         if spec.mode == "disc":
             emb = self.model.encode(items, mode="disc", batch_size=self.batch_size,
                                     normalize_embeddings=True)
-            return emb, np.ones(len(items), bool)
+            return emb, np.ones(len(items), bool), None
         out = self.model.generate(items, batch_size=self.batch_size, normalize_embeddings=True,
                                   max_new_tokens=spec.max_new_tokens, temperature=spec.temperature,
                                   top_p=spec.top_p, num_samples=spec.num_samples,
                                   seed=seed if spec.temperature > 0 else None)
-        return out.embeddings, np.asarray(out.found, bool)
+        return out.embeddings, np.asarray(out.found, bool), out.disc_embeddings
 
     def _broadcast(self, obj: list) -> list:
         """The main process's view of what is missing, so every process runs the same chunks."""

@@ -46,7 +46,7 @@ def mode_pairs(query_mode: str, candidate_mode: str | None, spaces_aligned: bool
         if query_mode != candidate_mode:
             raise InputError("'both' runs disc-disc and gen-gen; it cannot be combined with a "
                              "different mode on the other side", field="--mode")
-        return [("disc", "disc"), ("gen", "gen")]
+        return [("gen", "gen"), ("disc", "disc")]   # gen first: its prefill yields disc for free
     if query_mode != candidate_mode and not spaces_aligned:
         raise InputError(
             f"query mode {query_mode} differs from candidate mode {candidate_mode}, but this model's "
