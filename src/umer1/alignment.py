@@ -35,18 +35,19 @@ SETUPS = (("gen", "gen"), ("disc", "disc"), ("gen", "disc"))
 class StudyConfig:
     seed: int = 0
     tasks: tuple[str, ...] = ("t2i", "i2t", "cls", "vqa")   # synthetic task kinds
-    train: int = 512               # SFT pairs
-    eval: int = 24                 # held-out queries per task
+    train: int = 4096              # SFT pairs
+    eval: int = 48                 # held-out queries per task
     candidates: int = 8
-    steps: int = 200               # SFT steps, the same for both models
+    steps: int = 800               # SFT steps, the same for both models
     batch_size: int = 16
     lr: float = 2.0e-3
     cross_weight: float = 1.0      # weight of each cross-mode term in the aligned model
     hidden_size: int = 64
     num_layers: int = 2
+    vision_dim: int = 64
     max_new_tokens: int = 64       # generation budget at evaluation
     cost_items: int = 16           # corpus items timed for the embedding-cost figures
-    threads: int = 0               # torch threads; 0 = torch's default
+    threads: int = 1               # torch threads (0 = torch's default); one is fastest for tiny models
 
 
 def label(setup: tuple[str, str]) -> str:
@@ -87,8 +88,8 @@ def make_base_model(path: Path, sft_file: Path, cfg: StudyConfig) -> Path:
         for line in fh:
             row = json.loads(line)
             corpus += [t["value"] for side in ("qry", "pos") for t in row[side]["conversations"]]
-    return make_tiny_model(path, seed=cfg.seed, hidden_size=cfg.hidden_size,
-                           num_layers=cfg.num_layers, extra_corpus=corpus[:800])
+    return make_tiny_model(path, seed=cfg.seed, hidden_size=cfg.hidden_size, num_layers=cfg.num_layers,
+                           vision_dim=cfg.vision_dim, extra_corpus=corpus[:800])
 
 
 def train_variant(out: Path, base: Path, sft_file: Path, weight: float, cfg: StudyConfig) -> Path:
