@@ -82,14 +82,11 @@ def run_study(out_dir: str | Path, cfg: StudyConfig | None = None) -> dict:
 
 
 def make_base_model(path: Path, sft_file: Path, cfg: StudyConfig) -> Path:
+    from umer1.data.sft import conversation_texts
     from umer1.tiny import make_tiny_model
-    corpus = []   # the compact vocabulary learns its merges from the training text only
-    with open(sft_file, encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            corpus += [t["value"] for side in ("qry", "pos") for t in row[side]["conversations"]]
+    # the compact vocabulary learns its merges from the training text only
     return make_tiny_model(path, seed=cfg.seed, hidden_size=cfg.hidden_size, num_layers=cfg.num_layers,
-                           vision_dim=cfg.vision_dim, extra_corpus=corpus[:800])
+                           vision_dim=cfg.vision_dim, extra_corpus=conversation_texts(sft_file, 200))
 
 
 def train_variant(out: Path, base: Path, sft_file: Path, weight: float, cfg: StudyConfig) -> Path:

@@ -201,14 +201,9 @@ def _model_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict) -> str:
     settings = {"seed": cfg.seed, **to_dict(cfg.model), "data": data["sft"]}
     if stages.done("model", settings):
         return str(out / "base")
+    from umer1.data.sft import conversation_texts
     # The compact vocabulary learns its merges from the training text (never the held-out split).
-    corpus = []
-    with open(data["sft"], encoding="utf-8") as fh:
-        for i, line in enumerate(fh):
-            if i >= cfg.model.vocabulary_sample:
-                break
-            row = json.loads(line)
-            corpus += [turn["value"] for side in ("qry", "pos") for turn in row[side]["conversations"]]
+    corpus = conversation_texts(data["sft"], cfg.model.vocabulary_sample)
     m = cfg.model
     make_tiny_model(out / "base", seed=cfg.seed, hidden_size=m.hidden_size, num_layers=m.num_layers,
                     num_heads=m.num_heads, num_kv_heads=m.num_kv_heads, vision_depth=m.vision_depth,

@@ -211,3 +211,14 @@ def group_batches(datasets: list[str], batch_size: int, *, group_size: int | Non
     left += sum(len(g) for g in groups[n_batches * per:])
     batches = [sum(groups[b * per:(b + 1) * per], []) for b in range(n_batches)]
     return batches, left
+
+
+def conversation_texts(path: str | Path, max_rows: int | None = None) -> list[str]:
+    """The text of every turn of the first `max_rows` released-format records (both sides),
+    e.g. to learn a compact vocabulary from training text only."""
+    texts: list[str] = []
+    for n, row in read_jsonl(path):
+        if max_rows is not None and n > max_rows:
+            break
+        texts += [turn["value"] for side in ("qry", "pos") for turn in row[side]["conversations"]]
+    return texts
