@@ -21,5 +21,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_readme_example_inputs_exist():
     readme = (ROOT / "README.md").read_text()
-    for path in re.findall(r"--input (\S+\.jsonl)", _bash_blocks(readme)[0]):
+    paths = re.findall(r"(examples/\S+?\.jsonl)", readme)
+    assert paths, "the README points at the shipped example inputs"
+    for path in paths:
         assert (ROOT / path).is_file(), path

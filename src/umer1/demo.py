@@ -56,7 +56,7 @@ class DemoModel:
 class DemoSFT:
     share: float = 0.6           # of the budget left after setup
     batch_size: int = 16
-    lr: float = 2.0e-3
+    lr: float = 1.0e-3
     freeze_vision: bool = False  # the tiny vision tower is random: let it learn
     warmup_steps: int = 20
     first_segment: int = 20      # steps of the first segment, which measures the step time
