@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SKIP = {"run", "common", "__init__"}
+SKIP = {"run", "common", "__init__", "gpu"}  # gpu.py runs on a CUDA machine (gpu.sh)
 
 
 def discover() -> list[str]:
