@@ -18,7 +18,7 @@ if __package__ in (None, ""):
 from benchmarks.common import paired_median_times, row  # noqa: E402
 
 from umer1 import UMEModel  # noqa: E402
-from umer1.embeddings import disc_positions, gather, gen_positions  # noqa: E402
+from umer1.embeddings import gather, gen_positions  # noqa: E402
 from umer1.inputs import as_input  # noqa: E402
 from umer1.tiny import make_tiny_model  # noqa: E402
 

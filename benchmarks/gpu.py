@@ -128,7 +128,6 @@ def sft_step(m: UMEModel, items, answer: str, all_layers: bool) -> tuple[float, 
     t = timed(step, 2)
     peak = torch.cuda.max_memory_allocated() / 2 ** 30 if torch.cuda.is_available() else None
     m.model.eval()
-    del opt
     return t, peak
 
 
