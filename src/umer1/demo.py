@@ -301,8 +301,8 @@ def _rl_config(cfg: DemoConfig, data: dict, model: str, out: Path, steps: int):
     from umer1.train.rl import RLConfig
     r = cfg.rl
     return from_dict(RLConfig, {
-        "model": {"path": model, "freeze_vision": cfg.sft.freeze_vision},
-        "data": {"train": data["rl_file"]},
+        "model": {"base": model, "freeze_vision": cfg.sft.freeze_vision},
+        "data": {"train_file": data["rl_file"]},
         "rollout": {"num_generations": r.num_generations, "temperature": 1.0,
                     "max_completion_length": r.max_completion_length},
         "grpo": {"beta": r.beta},

@@ -27,7 +27,7 @@ def primed_dir(tiny_model_dir, tmp_path_factory):
 
 
 def _cfg(model_dir, data, out, **over):
-    raw = {"model": {"path": str(model_dir)}, "data": {"train": str(data)},
+    raw = {"model": {"base": str(model_dir)}, "data": {"train_file": str(data)},
            "rollout": {"num_generations": 2, "max_completion_length": 12},
            "optim": {"lr": 1e-3}, "grpo": {"beta": 0.04},
            "train": {"output_dir": str(out), "pairs_per_device": 2, "max_steps": 2, "cpu": True,
@@ -203,7 +203,7 @@ def test_prompt_length_limit_skips_and_counts(primed_dir, tmp_path):
 
 def test_cli_run_resume_and_outputs(primed_dir, tmp_path):
     data = write_rl_data(tmp_path, rows=4)
-    common = ["--set", f"model.path={primed_dir}", "--set", f"data.train={data}",
+    common = ["--set", f"model.base={primed_dir}", "--set", f"data.train_file={data}",
               "--set", "rollout.num_generations=2", "--set", "rollout.max_completion_length=10",
               "--set", "train.pairs_per_device=2", "--set", "train.save_every=1",
               "--set", "train.plot=true", "--set", "optim.lr=1e-3"]
@@ -233,8 +233,8 @@ def test_cli_run_resume_and_outputs(primed_dir, tmp_path):
 def test_cli_bad_input_is_one_line(primed_dir, tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"qry_text": "a", "pos_text": ""}\n')
-    rc = main(["train", "rl", "--config", "configs/rl/tiny.yaml", "--set", f"model.path={primed_dir}",
-               "--set", f"data.train={bad}", "--set", f"train.output_dir={tmp_path / 'o'}"])
+    rc = main(["train", "rl", "--config", "configs/rl/tiny.yaml", "--set", f"model.base={primed_dir}",
+               "--set", f"data.train_file={bad}", "--set", f"train.output_dir={tmp_path / 'o'}"])
     assert rc == 2
     err = capsys.readouterr().err
     assert "row 1" in err and "pos_text" in err and len(err.strip().splitlines()) == 1

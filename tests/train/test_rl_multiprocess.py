@@ -28,8 +28,8 @@ def test_two_processes_gather_negatives(primed_dir, tmp_path):
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
            "--main_process_port", "0", "-m", "umer1.cli", "train", "rl",
-           "--config", "configs/rl/tiny.yaml", "--set", f"model.path={primed_dir}",
-           "--set", f"data.train={data}", "--set", f"train.output_dir={out}",
+           "--config", "configs/rl/tiny.yaml", "--set", f"model.base={primed_dir}",
+           "--set", f"data.train_file={data}", "--set", f"train.output_dir={out}",
            "--set", "train.pairs_per_device=1", "--set", "train.max_steps=1",
            "--set", f"rollout.num_generations={G}", "--set", "rollout.max_completion_length=24",
            "--set", "train.plot=false"]

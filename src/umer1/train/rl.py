@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 # ----- configuration ------------------------------------------------------------------------
 @dataclass
 class ModelConfig:
-    path: str = ""                          # the SFT checkpoint (a UME model directory or hub id)
+    base: str = ""                          # the SFT checkpoint (a UME model directory or hub id)
     dtype: str = "float32"                  # float32 | bfloat16 | float16
     attn_implementation: str | None = None
     freeze_vision: bool = True
@@ -60,7 +60,7 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    train: str = ""                         # UME-rl-train JSONL
+    train_file: str = ""                    # UME-rl-train JSONL
     data_root: str | None = None            # default: the JSONL's folder
     check_files: bool = True
 
@@ -85,7 +85,7 @@ class RewardConfig:
 @dataclass
 class GRPOConfig:
     beta: float = 0.04                      # KL coefficient; 0 loads no reference model
-    reference: str | None = None            # default: model.path
+    reference: str | None = None            # default: model.base
     epsilon_low: float = 0.2
     epsilon_high: float = 0.28
     num_iterations: int = 1                 # policy updates per rollout batch
@@ -119,10 +119,10 @@ class RLConfig:
 
     def check(self) -> None:
         from umer1.errors import InputError
-        if not self.model.path:
-            raise InputError("required", field="model.path")
-        if not self.data.train:
-            raise InputError("required", field="data.train")
+        if not self.model.base:
+            raise InputError("required", field="model.base")
+        if not self.data.train_file:
+            raise InputError("required", field="data.train_file")
         if self.reward.variant not in VARIANTS:
             raise InputError(f"expected one of {', '.join(VARIANTS)}", field="reward.variant")
         for key, value, low in (("rollout.num_generations", self.rollout.num_generations, 2),
@@ -290,15 +290,15 @@ class RLTrainer:
             kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=False)])
         self.run_dir = Path(cfg.train.output_dir)
         self.pairs = pairs if pairs is not None else read_rl_pairs(
-            cfg.data.train, cfg.data.data_root, check_files=cfg.data.check_files)
+            cfg.data.train_file, cfg.data.data_root, check_files=cfg.data.check_files)
         if len(self.pairs) < self.acc.num_processes:
             from umer1.errors import InputError
             raise InputError(f"{len(self.pairs)} pairs cannot feed {self.acc.num_processes} processes",
-                             file=cfg.data.train)
+                             file=cfg.data.train_file)
         overrides = {k: getattr(cfg.model, k) for k in ("max_pixels", "video_max_pixels", "video_frames")
                      if getattr(cfg.model, k) is not None}
         load = dict(dtype=cfg.model.dtype, attn_implementation=cfg.model.attn_implementation, **overrides)
-        self.ume = UMEModel.from_pretrained(cfg.model.path, **load)
+        self.ume = UMEModel.from_pretrained(cfg.model.base, **load)
         self.ids, self.settings, self.processor = self.ume.ids, self.ume.settings, self.ume.processor
         if cfg.model.freeze_vision:
             freeze_vision_tower(self.ume)          # the merger stays trainable, as in SFT
@@ -308,7 +308,7 @@ class RLTrainer:
             enable_gradient_checkpointing(self.ume)
         self.ref = None
         if cfg.grpo.beta > 0:   # beta = 0: no reference model at all
-            ref = UMEModel.from_pretrained(cfg.grpo.reference or cfg.model.path, **load)
+            ref = UMEModel.from_pretrained(cfg.grpo.reference or cfg.model.base, **load)
             ref.model.requires_grad_(False)
             self.ref = TeacherForced(ref.model).to(self.acc.device).eval()
 

@@ -34,7 +34,7 @@ class VLLMRollouts:
                              field="rollout.backend") from None
         cfg = trainer.cfg
         self.trainer = trainer
-        self.llm = LLM(model=cfg.model.path, dtype=cfg.model.dtype, seed=cfg.train.seed,
+        self.llm = LLM(model=cfg.model.base, dtype=cfg.model.dtype, seed=cfg.train.seed,
                        gpu_memory_utilization=cfg.rollout.vllm_gpu_memory_utilization,
                        max_model_len=(cfg.rollout.max_prompt_length or 8192) + cfg.rollout.max_completion_length + 8,
                        limit_mm_per_prompt={"image": 8, "video": 1}, enable_prefix_caching=True)
