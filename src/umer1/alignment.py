@@ -105,7 +105,8 @@ def _evaluate(model_dir: Path, tasks_file: Path, out: Path, cfg: StudyConfig) ->
     from umer1.eval.suite import EvalOptions, evaluate
     from umer1.eval.tasks import load_task, resolve_tasks
     from umer1.model import UMEModel
-    trained_aligned = UMEModel.from_pretrained(model_dir).settings.spaces_aligned
+    from umer1.settings import EmbeddingSettings
+    trained_aligned = EmbeddingSettings.load(model_dir).spaces_aligned
     # The guard is lifted for the measurement only: the saved model keeps its own setting.
     model = UMEModel.from_pretrained(model_dir, spaces_aligned=True)
     specs, root = resolve_tasks(tasks_file)
@@ -114,12 +115,11 @@ def _evaluate(model_dir: Path, tasks_file: Path, out: Path, cfg: StudyConfig) ->
         opts = EvalOptions(query_mode=setup[0], candidate_mode=setup[1], batch_size=16,
                            max_new_tokens=cfg.max_new_tokens, cache_dir=out / "cache",
                            show_progress=False, seed=cfg.seed)
-        summary = evaluate(model, specs, root, out / label(setup), opts)
-        agg = summary["modes"][label(setup)]
-        tasks = json.loads((out / label(setup) / label(setup) / "summary.json").read_text())["tasks"] \
-            if (out / label(setup) / label(setup) / "summary.json").is_file() else {}
-        scores[label(setup)] = {"mean_hit@1": agg["overall"],
-                                "tasks": {k: v.get("hit@1") for k, v in tasks.items()}}
+        lab = label(setup)
+        summary = evaluate(model, specs, root, out / lab, opts)
+        tasks = json.loads((out / lab / lab / "summary.json").read_text())["tasks"]  # per-task records
+        scores[lab] = {"mean_hit@1": summary["modes"][lab]["overall"],
+                       "tasks": {k: v.get("hit@1") for k, v in tasks.items()}}
     corpus = [c for spec in specs for c in load_task(spec, root).candidates][:cfg.cost_items]
     return {"saved_spaces_aligned": trained_aligned, "scores": scores, "cost": _corpus_cost(model, corpus, cfg)}
 
