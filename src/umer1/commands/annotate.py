@@ -60,21 +60,14 @@ def _teacher(args, stop):
     import os
 
     from umer1.annotate.teachers import HFTeacher, OpenAITeacher, parse_teacher, split_openai
-    from umer1.errors import InputError
+    from umer1.commands._env import secret_from_env
     kind, rest = parse_teacher(args.teacher)
     if kind == "hf":
         return HFTeacher(rest, device=args.device, dtype=args.dtype, max_new_tokens=args.max_tokens,
                          temperature=args.temperature, seed=args.seed,
                          max_image_pixels=args.max_image_pixels)
     base, model = split_openai(rest)
-    key = None
-    if args.api_key_env:
-        key = os.environ.get(args.api_key_env)
-        if not key:
-            raise InputError(f"the environment variable {args.api_key_env} is not set",
-                             field="--api-key-env")
-    else:
-        key = os.environ.get("OPENAI_API_KEY")
+    key = secret_from_env(args.api_key_env) if args.api_key_env else os.environ.get("OPENAI_API_KEY")
     return OpenAITeacher(base, model, api_key=key, timeout=args.timeout,
                          max_retries=args.max_retries, backoff_base=args.retry_base_delay,
                          max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed,

@@ -33,20 +33,15 @@ def add_arguments(p):
 
 def run(args) -> int:
     import logging
-    import os
 
     from umer1.errors import InputError
     from umer1.model import UMEModel
     from umer1.serve import ServeConfig, ServeLimits, create_app, serve_forever
+    from umer1.commands._env import secret_from_env
     from umer1.serve.app import is_loopback
 
     log = logging.getLogger("umer1.serve")
-    api_key = None
-    if args.api_key_env:
-        api_key = os.environ.get(args.api_key_env)
-        if not api_key:
-            raise InputError(f"the environment variable {args.api_key_env} is not set or empty",
-                             field="--api-key-env")
+    api_key = secret_from_env(args.api_key_env) if args.api_key_env else None
     for name in ("max_batch_size", "max_inputs", "max_image_bytes", "max_image_pixels"):
         if getattr(args, name) < 1:
             raise InputError("must be at least 1", field="--" + name.replace("_", "-"))
