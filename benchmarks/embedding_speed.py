@@ -18,9 +18,9 @@ if __package__ in (None, ""):
 from benchmarks.common import paired_median_times, row  # noqa: E402
 
 from umer1 import UMEModel  # noqa: E402
-from umer1.embeddings import gather, gen_positions  # noqa: E402
-from umer1.inputs import as_input  # noqa: E402
-from umer1.tiny import make_tiny_model  # noqa: E402
+from umer1.engine.positions import gather, gen_positions  # noqa: E402
+from umer1.engine.inputs import as_input  # noqa: E402
+from umer1.engine.tiny import make_tiny_model  # noqa: E402
 
 
 def _inputs(n: int):
@@ -64,7 +64,7 @@ def _linear_params(module) -> int:
 
 def run(quick: bool = False) -> dict:
     import logging
-    logging.getLogger("umer1.model").setLevel(logging.ERROR)  # random weights never emit <gen_emb>
+    logging.getLogger("umer1.engine.model").setLevel(logging.ERROR)  # random weights never emit <gen_emb>
     torch.manual_seed(0)
     repeats = 3 if quick else 7
     with tempfile.TemporaryDirectory() as tmp:

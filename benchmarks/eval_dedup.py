@@ -25,7 +25,7 @@ from umer1 import UMEModel  # noqa: E402
 from umer1.eval.metrics import mean_metrics, query_metrics, rank_order  # noqa: E402
 from umer1.eval.runner import Embedder, ModeSpec, evaluate_task  # noqa: E402
 from umer1.eval.tasks import TaskSpec, load_task  # noqa: E402
-from umer1.tiny import make_tiny_model  # noqa: E402
+from umer1.engine.tiny import make_tiny_model  # noqa: E402
 
 
 def _task(root: Path, Q: int, C: int) -> TaskSpec:

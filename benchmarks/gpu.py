@@ -20,15 +20,15 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from umer1 import UMEModel  # noqa: E402
-from umer1.backbones import get_backbone  # noqa: E402
-from umer1.embeddings import disc_positions, gather, gen_positions, normalize  # noqa: E402
-from umer1.forward import TeacherForced  # noqa: E402
-from umer1.inputs import as_input  # noqa: E402
-from umer1.losses import info_nce, ntp_loss  # noqa: E402
-from umer1.settings import EmbeddingSettings  # noqa: E402
-from umer1.tiny import build_processor  # noqa: E402
-from umer1.tokenizers import QWEN2_VL_SPECIAL_TOKENS, qwen2_vl_tokenizer  # noqa: E402
-from umer1.tokens import add_embedding_tokens  # noqa: E402
+from umer1.engine.backbones import get_backbone  # noqa: E402
+from umer1.engine.positions import disc_positions, gather, gen_positions, normalize  # noqa: E402
+from umer1.engine.forward import TeacherForced  # noqa: E402
+from umer1.engine.inputs import as_input  # noqa: E402
+from umer1.train.losses import info_nce, ntp_loss  # noqa: E402
+from umer1.engine.settings import EmbeddingSettings  # noqa: E402
+from umer1.engine.tiny import build_processor  # noqa: E402
+from umer1.engine.vocab import QWEN2_VL_SPECIAL_TOKENS, qwen2_vl_tokenizer  # noqa: E402
+from umer1.engine.tokens import add_embedding_tokens  # noqa: E402
 from transformers import Qwen2VLConfig  # noqa: E402
 
 # Qwen2-VL-2B-Instruct's architecture.
@@ -152,7 +152,7 @@ def vllm_tokens_per_s(m: UMEModel, prompts, max_new: int) -> float | None:
 
 def main(argv=None) -> int:
     import logging
-    logging.getLogger("umer1.model").setLevel(logging.ERROR)  # random weights never emit <gen_emb>
+    logging.getLogger("umer1.engine.model").setLevel(logging.ERROR)  # random weights never emit <gen_emb>
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true", help="small model on the CPU, to check the script")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "gpu.json"))
@@ -180,7 +180,7 @@ def main(argv=None) -> int:
         res["gen_tokens_per_s_hf"] = float(out["g"].num_tokens.sum()) / t_g
         res["gen_items_per_s_hf"] = n / t_g
         res["gen_new_tokens"] = new
-    from umer1.processing import load_prompt
+    from umer1.engine.processing import load_prompt
     prompts = [load_prompt(i, m.settings) for i in items]
     res["gen_tokens_per_s_vllm"] = vllm_tokens_per_s(m, prompts, new) if not args.smoke else None
     answer = "<think>" + "reasoning " * (8 if args.smoke else 100) + "</think><answer>a summary\n<gen_emb>"

@@ -20,8 +20,8 @@ def run(quick: bool = True) -> dict:
     import torch
     from PIL import Image
 
-    from umer1.config import from_dict
-    from umer1.tiny import make_tiny_model
+    from umer1.utils.config import from_dict
+    from umer1.engine.tiny import make_tiny_model
     from umer1.train.rl import RLConfig, RLTrainer
 
     torch.manual_seed(0)

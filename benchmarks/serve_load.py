@@ -26,7 +26,7 @@ from benchmarks.common import median_time, row  # noqa: E402
 
 from umer1 import UMEModel  # noqa: E402
 from umer1.serve import BackgroundServer, ServeConfig, ServeLimits, create_app  # noqa: E402
-from umer1.tiny import make_tiny_model  # noqa: E402
+from umer1.engine.tiny import make_tiny_model  # noqa: E402
 
 
 def _texts(n: int) -> list[str]:

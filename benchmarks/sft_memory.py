@@ -1,4 +1,4 @@
-"""Peak memory of one SFT step: last layer only (umer1.forward.TeacherForced) vs all hidden
+"""Peak memory of one SFT step: last layer only (umer1.engine.forward.TeacherForced) vs all hidden
 states plus full-vocabulary logits (what the reference's forward keeps).
 
 Each variant runs in a fresh process. On a GPU the figure is torch.cuda.max_memory_allocated
@@ -23,12 +23,12 @@ def _step(variant: str, quick: bool) -> dict:
     from PIL import Image
 
     from umer1.data.sft import SFTPair, SFTSide
-    from umer1.embeddings import gather, normalize
-    from umer1.forward import TeacherForced
-    from umer1.losses import info_nce, ntp_loss
-    from umer1.model import UMEModel
-    from umer1.prompts import GENERATION_PROMPT
-    from umer1.tiny import make_tiny_model
+    from umer1.engine.positions import gather, normalize
+    from umer1.engine.forward import TeacherForced
+    from umer1.train.losses import info_nce, ntp_loss
+    from umer1.engine.model import UMEModel
+    from umer1.engine.prompts import GENERATION_PROMPT
+    from umer1.engine.tiny import make_tiny_model
     from umer1.train.collate import SFTCollator
 
     torch.manual_seed(0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from umer1.tiny import make_tiny_model
+from umer1.engine.tiny import make_tiny_model
 
 torch.set_num_threads(1)  # tiny models: a second thread buys little and thrashes on a busy machine
 

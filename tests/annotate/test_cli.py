@@ -7,8 +7,8 @@ from tests.annotate.chat_server import expected_summary
 from tests.annotate.conftest import make_image, mmeb_rows, read_jsonl, write_pairs
 
 from umer1.cli import main
-from umer1.prompts import GENERATION_PROMPT, render_sft_side
-from umer1.rewards import FORMAT_PATTERN
+from umer1.engine.prompts import GENERATION_PROMPT, render_sft_side
+from umer1.train.rewards import FORMAT_PATTERN
 
 
 def annotate(server, tmp_path, inp, tokenizer, *extra, output="sft.jsonl"):

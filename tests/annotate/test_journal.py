@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from umer1.annotate.journal import Journal
-from umer1.errors import InputError
+from umer1.utils.errors import InputError
 
 
 def test_torn_line_is_dropped_and_appends_stay_parseable(tmp_path):

@@ -5,7 +5,7 @@ import pytest
 from tests.annotate.conftest import mmeb_rows, write_pairs
 
 from umer1.annotate.pairs import read_pairs
-from umer1.errors import InputError
+from umer1.utils.errors import InputError
 
 
 def test_layouts_parse_to_sides(image_dir):

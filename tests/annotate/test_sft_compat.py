@@ -5,7 +5,7 @@ from tests.annotate.conftest import write_pairs
 
 from umer1.cli import main
 from umer1.data.sft import read_sft
-from umer1.prompts import render_sft_side
+from umer1.engine.prompts import render_sft_side
 
 
 def test_output_parses_with_the_sft_reader(chat_server, image_dir, tiny_model_dir):

@@ -9,7 +9,7 @@ from PIL import Image
 
 from umer1.annotate.teachers import (OpenAITeacher, TeacherError, TeacherFatal, TeacherInput,
                                      data_url, split_openai)
-from umer1.errors import InputError
+from umer1.utils.errors import InputError
 
 
 class RecordingStop(threading.Event):

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from umer1.data.rl import read_rl_pairs
-from umer1.errors import InputError
+from umer1.utils.errors import InputError
 
 
 def _write(path, rows):

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from umer1.data.sft import group_batches, read_sft
-from umer1.errors import InputError
-from umer1.prompts import GENERATION_PROMPT
+from umer1.utils.errors import InputError
+from umer1.engine.prompts import GENERATION_PROMPT
 
 HUMAN = f"TEXT\n<disc_emb>\n{GENERATION_PROMPT}"
 ANSWER = "<think>r</think><answer><|begin_of_box|>s<|end_of_box|>\n<gen_emb>"

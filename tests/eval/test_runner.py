@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from umer1.errors import InputError
+from umer1.utils.errors import InputError
 from umer1.eval.runner import Embedder, ModeSpec, evaluate_task, rank
 from umer1.eval.suite import EvalOptions, evaluate, mode_pairs
 from umer1.eval.tasks import TaskSpec, load_task, resolve_tasks
@@ -66,7 +66,7 @@ def test_same_content_different_paths_share_one_embedding(tiny_model, data_root,
     shutil.copy(data_root / "images/c0.png", data_root / "images/copy_of_c0.png")
     emb = Embedder(tiny_model, tmp_path / "cache", show_progress=False)
     count = Counting(tiny_model, monkeypatch)
-    from umer1.inputs import EmbedInput
+    from umer1.engine.inputs import EmbedInput
     items = [EmbedInput("x", images=[str(data_root / "images/c0.png")]),
              EmbedInput("x", images=[str(data_root / "images/copy_of_c0.png")]),
              EmbedInput("y", images=[str(data_root / "images/c0.png")])]

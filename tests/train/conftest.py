@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from umer1.prompts import GENERATION_PROMPT
+from umer1.engine.prompts import GENERATION_PROMPT
 
 COLORS = {"red": (220, 20, 20), "green": (20, 200, 20), "blue": (20, 20, 220), "yellow": (230, 230, 20),
           "black": (10, 10, 10), "white": (245, 245, 245), "purple": (140, 20, 160), "orange": (250, 140, 10)}

@@ -7,11 +7,11 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from umer1.forward import TeacherForced
-from umer1.inputs import EmbedInput
-from umer1.model import UMEModel
+from umer1.engine.forward import TeacherForced
+from umer1.engine.inputs import EmbedInput
+from umer1.engine.model import UMEModel
 from umer1.train.rl import completion_batch, repeat_rows
-from umer1.processing import load_prompt, processor_batch
+from umer1.engine.processing import load_prompt, processor_batch
 
 ANSWERS = ["<think>red</think><answer>red<gen_emb>", "<think>a cat</think><answer>cat<gen_emb>",
            "<think>dog</think><answer>a dog<gen_emb>", "<think>frames</think><answer>clip<gen_emb>"]

@@ -5,9 +5,9 @@ import torch
 
 from tests.train.rl_helpers import completion_ids, prime_tiny_model, write_rl_data
 from umer1.cli import main
-from umer1.config import from_dict
+from umer1.utils.config import from_dict
 from umer1.data.rl import read_rl_pairs
-from umer1.inputs import EmbedInput
+from umer1.engine.inputs import EmbedInput
 from umer1.train.rl import RLConfig, RLTrainer, grpo_loss, k3_kl, repeat_rows
 
 
@@ -78,7 +78,7 @@ def test_grpo_loss_value_gradient_and_clipping():
 
 def test_repeat_rows_copies_each_rows_visuals(tiny_model):
     from PIL import Image
-    from umer1.processing import load_prompt, processor_batch
+    from umer1.engine.processing import load_prompt, processor_batch
     img = Image.new("RGB", (56, 84), (1, 2, 3))
     frames = [Image.new("RGB", (56, 56), (i * 40, 0, 0)) for i in range(4)]
     items = [EmbedInput(text="a", images=[img]), EmbedInput(text="b", video=frames),
@@ -247,7 +247,7 @@ def test_vllm_backend_is_import_guarded(primed_dir, tmp_path):
         pytest.skip("vLLM is installed here")
     except ImportError:
         pass
-    from umer1.errors import InputError
+    from umer1.utils.errors import InputError
     data = write_rl_data(tmp_path, rows=2)
     with pytest.raises(InputError) as err:
         RLTrainer(_cfg(primed_dir, data, tmp_path / "run", rollout__backend="vllm"))

@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from umer1.cli import main as cli_main
-from umer1.config import load_config
+from umer1.utils.config import load_config
 from umer1.data.sft import read_sft
-from umer1.model import UMEModel
-from umer1.tiny import make_tiny_model
+from umer1.engine.model import UMEModel
+from umer1.engine.tiny import make_tiny_model
 from umer1.train.collate import SFTCollator
 from umer1.train.loop import read_metrics
 from umer1.train.sft import SFTConfig, train

@@ -99,10 +99,10 @@ def tokenizer_encoder(tokenizer) -> Callable[[str], list[int]]:
 def load_encoder(spec: str) -> Callable[[str], list[int]]:
     """'qwen' (the Qwen2-VL tokenizer, built offline) or a directory holding a tokenizer."""
     if spec == "qwen":
-        from umer1.tokenizers import build_tokenizer
+        from umer1.engine.vocab import build_tokenizer
         return tokenizer_encoder(build_tokenizer("qwen"))
     from transformers import AutoTokenizer
-    from umer1.errors import InputError
+    from umer1.utils.errors import InputError
     try:
         tok = AutoTokenizer.from_pretrained(spec)
     except (OSError, ValueError) as exc:

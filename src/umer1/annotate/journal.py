@@ -12,7 +12,7 @@ import os
 import threading
 from pathlib import Path
 
-from umer1.errors import InputError
+from umer1.utils.errors import InputError
 
 VERSION = 1
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from umer1.prompts import DISC_TOKEN, GEN_TOKEN
+from umer1.engine.prompts import DISC_TOKEN, GEN_TOKEN
 
 _STRAY_MARKUP = re.compile(r"<\|begin_of_box\|>|<\|end_of_box\|>")
 # Tags that must not survive inside the reasoning or the summary: they would break the

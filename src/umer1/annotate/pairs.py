@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from umer1.errors import InputError
-from umer1.inputs import IMAGE_SUFFIXES, read_jsonl
+from umer1.utils.errors import InputError
+from umer1.engine.inputs import IMAGE_SUFFIXES, read_jsonl
 
 LAYOUTS = ("auto", "mmeb", "rl", "umer1")
 SIDES = ("qry", "pos")

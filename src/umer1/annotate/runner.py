@@ -21,11 +21,11 @@ from umer1.annotate.journal import Journal
 from umer1.annotate.pairs import SIDES, Pair, Side, resolve
 from umer1.annotate.teachers import Cancelled, TeacherError, TeacherFatal, TeacherInput
 from umer1.annotate.templates import Templates
-from umer1.errors import InputError
-from umer1.inputs import sample_frames
-from umer1.io import write_json, write_jsonl
-from umer1.progress import progress
-from umer1.prompts import sft_human
+from umer1.utils.errors import InputError
+from umer1.engine.inputs import sample_frames
+from umer1.utils.files import write_json, write_jsonl
+from umer1.utils.progress import progress
+from umer1.engine.prompts import sft_human
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from umer1.errors import InputError
-from umer1.inputs import DEFAULT_MAX_IMAGE_PIXELS, load_image
+from umer1.utils.errors import InputError
+from umer1.engine.inputs import DEFAULT_MAX_IMAGE_PIXELS, load_image
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from umer1.annotate.pairs import Side
-from umer1.errors import InputError
+from umer1.utils.errors import InputError
 
 ROLES = {"qry": "query", "pos": "target"}
 PLACEHOLDERS = ("{text}", "{visuals}", "{role}")

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from umer1.errors import InputError
-from umer1.inputs import EmbedInput, input_from_row, read_jsonl, validate
+from umer1.utils.errors import InputError
+from umer1.engine.inputs import EmbedInput, input_from_row, read_jsonl, validate
 
 SIDES = ("qry", "pos")
 _PLACEHOLDER = re.compile(r"<image>|<video>|<\|image_\d+\|>|<\|video_\d+\|>")

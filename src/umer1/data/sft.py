@@ -22,9 +22,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from umer1.errors import InputError
-from umer1.inputs import check_image_file, read_jsonl, _frames_in_folder
-from umer1.prompts import DISC_TOKEN, GEN_TOKEN, IMAGE_PLACEHOLDER, VIDEO_PLACEHOLDER
+from umer1.utils.errors import InputError
+from umer1.engine.inputs import check_image_file, read_jsonl, _frames_in_folder
+from umer1.engine.prompts import DISC_TOKEN, GEN_TOKEN, IMAGE_PLACEHOLDER, VIDEO_PLACEHOLDER
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from umer1.inputs import EmbedInput, sample_frames
-from umer1.io import atomic_path, write_json
+from umer1.engine.inputs import EmbedInput, sample_frames
+from umer1.utils.files import atomic_path, write_json
 
 _file_hashes: dict[tuple[str, int, int], str] = {}
 _MEMO_LIMIT = 200_000   # entries; cleared past this so a long run's memory stays bounded

@@ -17,8 +17,8 @@ from typing import Sequence
 import numpy as np
 
 from umer1.eval.runner import TaskResult
-from umer1.io import atomic_path, write_json, write_jsonl
-from umer1.prompts import PROMPT_FORMAT_VERSION
+from umer1.utils.files import atomic_path, write_json, write_jsonl
+from umer1.engine.prompts import PROMPT_FORMAT_VERSION
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ from typing import Sequence
 
 import numpy as np
 
-from umer1.errors import InputError
+from umer1.utils.errors import InputError
 from umer1.eval.cache import EmbeddingCache, content_key, fingerprint, model_fingerprint
 from umer1.eval.metrics import KS, mean_metrics, query_metrics, rank_order
 from umer1.eval.tasks import TaskData, TaskSpec
-from umer1.inputs import EmbedInput
-from umer1.progress import progress
+from umer1.engine.inputs import EmbedInput
+from umer1.utils.progress import progress
 
 log = logging.getLogger(__name__)
 TOPK = max(KS)        # predictions kept per query (all metrics are at k <= 10)

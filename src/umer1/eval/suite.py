@@ -9,13 +9,13 @@ from typing import Sequence
 import numpy as np
 
 from umer1 import __version__
-from umer1.errors import InputError
+from umer1.utils.errors import InputError
 from umer1.eval import passk as passk_mod
 from umer1.eval import report
 from umer1.eval.runner import MODES, Embedder, ModeSpec, embed_task, evaluate_task
 from umer1.eval.tasks import TaskData, TaskSpec, load_task
-from umer1.io import write_json
-from umer1.prompts import PROMPT_FORMAT_VERSION
+from umer1.utils.files import write_json
+from umer1.engine.prompts import PROMPT_FORMAT_VERSION
 
 log = logging.getLogger(__name__)
 

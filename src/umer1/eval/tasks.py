@@ -28,8 +28,8 @@ from typing import Any, Callable
 import yaml
 from PIL import Image
 
-from umer1.errors import InputError
-from umer1.inputs import EmbedInput, input_from_row, read_jsonl
+from umer1.utils.errors import InputError
+from umer1.engine.inputs import EmbedInput, input_from_row, read_jsonl
 
 log = logging.getLogger(__name__)
 

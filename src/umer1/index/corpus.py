@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from umer1.errors import InputError
+from umer1.utils.errors import InputError
 from umer1.index.faiss_index import MANIFEST, EmbeddingIndex
 from umer1.index.identity import model_identity
-from umer1.inputs import EmbedInput, input_from_row, read_jsonl, validate
-from umer1.io import atomic_path, write_json
-from umer1.progress import progress
+from umer1.engine.inputs import EmbedInput, input_from_row, read_jsonl, validate
+from umer1.utils.files import atomic_path, write_json
+from umer1.utils.progress import progress
 
 log = logging.getLogger(__name__)
 WORK_DIR = ".pending"

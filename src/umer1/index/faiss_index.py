@@ -20,8 +20,8 @@ from typing import Any, Sequence
 import faiss
 import numpy as np
 
-from umer1.errors import InputError
-from umer1.io import atomic_path, write_json
+from umer1.utils.errors import InputError
+from umer1.utils.files import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 MANIFEST = "index.json"

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from umer1.errors import InputError
+from umer1.utils.errors import InputError
 from umer1.serve.batcher import DynamicBatcher, Overloaded
 from umer1.serve.errors import APIError, error_response
 from umer1.serve.limits import ServeLimits

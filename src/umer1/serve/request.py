@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from umer1.inputs import EmbedInput
+from umer1.engine.inputs import EmbedInput
 from umer1.serve.errors import APIError, bad_request
 from umer1.serve.images import decode_image
 from umer1.serve.limits import ServeLimits

@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from umer1.config import save_resolved
+from umer1.utils.config import save_resolved
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def save_model_dir(accelerator, wrapped, processor, settings, config, out_dir: P
     """The HF-layout model (+ processor, umer1.json, config.yaml) of a prepared module.
 
     `wrapped` is what `accelerator.prepare` returned for a module whose `.model` attribute is
-    the transformers / PEFT model (e.g. `umer1.forward.TeacherForced`). All processes must call
+    the transformers / PEFT model (e.g. `umer1.engine.forward.TeacherForced`). All processes must call
     this (the full state dict is gathered under ZeRO-3 / FSDP); only the main one writes.
     """
     state = accelerator.get_state_dict(wrapped)

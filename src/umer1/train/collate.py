@@ -1,6 +1,6 @@
 """From SFT pairs to model tensors: chat text, processor batch, assistant-only labels.
 
-- Text comes from `umer1.prompts` only: released records through `render_sft_side` (written
+- Text comes from `umer1.engine.prompts` only: released records through `render_sft_side` (written
   whitespace kept), own records through `prepare` (the inference format).
 - The score mask (the NTP labels) covers the assistant turn only: the reasoning, the summary,
   `<gen_emb>` and the closing `<|im_end|>\\n`; prompt and padding tokens are masked.
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import torch
 
 from umer1.data.sft import SFTPair, SFTSide
-from umer1.embeddings import MISSING, assistant_start, disc_positions, gen_positions
-from umer1.inputs import load_image, sample_frames
-from umer1.processing import processor_batch
-from umer1.prompts import IM_START, Prompt, blank_image, prepare, render_sft_side
-from umer1.settings import EmbeddingSettings
+from umer1.engine.positions import MISSING, assistant_start, disc_positions, gen_positions
+from umer1.engine.inputs import load_image, sample_frames
+from umer1.engine.processing import processor_batch
+from umer1.engine.prompts import IM_START, Prompt, blank_image, prepare, render_sft_side
+from umer1.engine.settings import EmbeddingSettings
 
 log = logging.getLogger(__name__)
 

@@ -3,10 +3,10 @@
 One step, for the N pairs this process holds:
 1. Rollouts. Each side (queries, targets) is rendered with the inference prompt format and
    G completions per prompt are sampled in ONE batched `generate` (vision tokens suppressed).
-2. ONE teacher-forced forward per side over prompt + completion (`umer1.forward.TeacherForced`,
+2. ONE teacher-forced forward per side over prompt + completion (`umer1.engine.forward.TeacherForced`,
    every visual tensor passed, videos included) gives the completion token log-probs AND the
-   state at each generated `<gen_emb>` (`umer1.embeddings.gen_positions`).
-3. Rewards (`umer1.rewards`): format + rank x gap; negatives are the other side's rollouts of
+   state at each generated `<gen_emb>` (`umer1.engine.positions.gen_positions`).
+3. Rewards (`umer1.train.rewards`): format + rank x gap; negatives are the other side's rollouts of
    every other pair, gathered from all processes. Advantages are normalised per group of G.
 4. Loss per token: -min(r A, clip(r, 1 - eps_low, 1 + eps_high) A) + beta * k3 KL to a frozen
    reference; a sequence sums its tokens and divides by the constant max completion length;
@@ -16,7 +16,7 @@ One step, for the N pairs this process holds:
 
 Explicit rules for what the reference leaves undefined (spec section 8):
 - A rollout that never generates `<gen_emb>` has NO embedding: its embedding reward is 0, it is
-  left out of other rollouts' positives and negatives (`umer1.rewards`), and it is counted
+  left out of other rollouts' positives and negatives (`umer1.train.rewards`), and it is counted
   (`missing_gen_emb`). Its format reward is 0 too, so its advantage is below its group's mean.
 - Scored tokens are the ones the policy sampled: up to and including `<gen_emb>` (the end-of-turn
   token forced after it is not scored), or up to the natural stop, or the first
@@ -35,10 +35,10 @@ from typing import Literal
 
 import torch
 
-from umer1.embeddings import gen_positions, normalize
-from umer1.forward import TeacherForced
-from umer1.processing import load_prompt, processor_batch
-from umer1.rewards import VARIANTS, both_sides, format_reward, zero_spread_fraction
+from umer1.engine.positions import gen_positions, normalize
+from umer1.engine.forward import TeacherForced
+from umer1.engine.processing import load_prompt, processor_batch
+from umer1.train.rewards import VARIANTS, both_sides, format_reward, zero_spread_fraction
 from umer1.train.loop import LoraSettings, OptimSettings
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class RLConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def check(self) -> None:
-        from umer1.errors import InputError
+        from umer1.utils.errors import InputError
         if not self.model.base:
             raise InputError("required", field="model.base")
         if not self.data.train_file:
@@ -279,7 +279,7 @@ class RLTrainer:
         from accelerate.utils import DistributedDataParallelKwargs
 
         from umer1.data.rl import read_rl_pairs
-        from umer1.model import UMEModel
+        from umer1.engine.model import UMEModel
         from umer1.train.loop import (apply_lora, enable_gradient_checkpointing, freeze_vision_tower,
                                       make_optimizer, make_scheduler, trainable_parameters)
 
@@ -292,7 +292,7 @@ class RLTrainer:
         self.pairs = pairs if pairs is not None else read_rl_pairs(
             cfg.data.train_file, cfg.data.data_root, check_files=cfg.data.check_files)
         if len(self.pairs) < self.acc.num_processes:
-            from umer1.errors import InputError
+            from umer1.utils.errors import InputError
             raise InputError(f"{len(self.pairs)} pairs cannot feed {self.acc.num_processes} processes",
                              file=cfg.data.train_file)
         overrides = {k: getattr(cfg.model, k) for k in ("max_pixels", "video_max_pixels", "video_frames")
@@ -360,7 +360,7 @@ class RLTrainer:
                 cand = keep
             chosen += cand
             if skipped > 100 * n:
-                from umer1.errors import InputError
+                from umer1.utils.errors import InputError
                 raise InputError(f"almost every pair has a prompt over max_prompt_length={limit} "
                                  "tokens", field="rollout.max_prompt_length")
         if skipped:
@@ -375,7 +375,7 @@ class RLTrainer:
 
     def sample(self, items, seed: int) -> list[torch.Tensor]:
         """G sampled completions per item (token ids, each ending with its stop token)."""
-        from umer1.generation import generate_with_capture
+        from umer1.engine.generation import generate_with_capture
         r = self.cfg.rollout
         if self.backend is not None:
             return self.backend.generate(self._prompts(items), seed)
@@ -563,7 +563,7 @@ class RLTrainer:
         return float(norm) if norm is not None else float("nan")
 
     def train(self) -> Path:
-        from umer1.config import save_resolved
+        from umer1.utils.config import save_resolved
         from umer1.train.loop import MetricsLog
         from umer1.train.checkpoint import (clean_partial, latest_checkpoint, load_checkpoint,
                                             save_checkpoint, save_model_dir)
@@ -615,7 +615,7 @@ def plot_metrics(metrics_path: Path, out: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from umer1.io import atomic_path
+    from umer1.utils.files import atomic_path
     from umer1.train.loop import read_metrics
     rows = read_metrics(metrics_path)
     keys = [k for k in PLOTTED if any(k in r for r in rows)]

@@ -20,7 +20,7 @@ import logging
 
 import torch
 
-from umer1.errors import InputError
+from umer1.utils.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class VLLMRollouts:
         self.synced_step = self.trainer.step
 
     def generate(self, prompts, seed: int) -> list[torch.Tensor]:
-        """G completions per prompt (`umer1.prompts.Prompt`), as token ids in the trainer's format."""
+        """G completions per prompt (`umer1.engine.prompts.Prompt`), as token ids in the trainer's format."""
         import numpy as np
         from vllm import SamplingParams
 

@@ -1,9 +1,9 @@
 """The cold-start SFT stage (spec section 4), one readable file on accelerate.
 
 Per micro-step, B pairs (the global batch, split over processes) go through ONE teacher-forced
-forward of 2B rows (queries then targets; `umer1.forward.TeacherForced`, last layer only).
+forward of 2B rows (queries then targets; `umer1.engine.forward.TeacherForced`, last layer only).
 From it: disc embeddings at `<disc_emb>`, gen embeddings at the answer's `<gen_emb>`
-(`umer1.embeddings`) and the assistant tokens' log-probs. The loss is
+(`umer1.engine.positions`) and the assistant tokens' log-probs. The loss is
 
     w_gen * InfoNCE(gen_q, gen_t) + w_disc * InfoNCE(disc_q, disc_t)
     + w_ntp_qry * NTP(query) + w_ntp_pos * NTP(target)
@@ -26,14 +26,14 @@ from pathlib import Path
 
 import torch
 
-from umer1.config import save_resolved, to_dict
+from umer1.utils.config import save_resolved, to_dict
 from umer1.data.sft import SFTPair, group_batches, read_sft
-from umer1.embeddings import gather, normalize
-from umer1.errors import InputError
-from umer1.forward import TeacherForced
-from umer1.io import write_json
-from umer1.losses import TEMPERATURE, info_nce, ntp_loss
-from umer1.progress import progress
+from umer1.engine.positions import gather, normalize
+from umer1.utils.errors import InputError
+from umer1.engine.forward import TeacherForced
+from umer1.utils.files import write_json
+from umer1.train.losses import TEMPERATURE, info_nce, ntp_loss
+from umer1.utils.progress import progress
 from umer1.train.checkpoint import (clean_partial, latest_checkpoint, load_checkpoint,
                                     save_checkpoint, save_model_dir)
 from umer1.train.collate import PairBatch, SFTCollator
@@ -123,11 +123,11 @@ def build_accelerator(cfg: SFTConfig):
 
 
 def load_model(cfg: ModelConfig):
-    from umer1.model import UMEModel
+    from umer1.engine.model import UMEModel
     if not cfg.base:
         raise InputError("no base model given", field="model.base")
     if cfg.tiny and not Path(cfg.base).exists():
-        from umer1.tiny import make_tiny_model
+        from umer1.engine.tiny import make_tiny_model
         make_tiny_model(cfg.base)
     overrides = {k: getattr(cfg, k) for k in ("min_pixels", "max_pixels", "video_max_pixels",
                                               "video_frames", "blank_image_for_text")
@@ -376,7 +376,7 @@ def train(cfg: SFTConfig, resume: bool | str = False) -> dict:
                "dropped_pairs": dropped_total, "left_out_per_epoch": order.left_out}
     if acc.is_main_process:
         if cfg.train.plot and (out / "metrics.jsonl").is_file():
-            from umer1.train.plots import plot_losses
+            from umer1.utils.plots import plot_losses
             summary["plot"] = str(plot_losses(out / "metrics.jsonl", out / "losses.png"))
         write_json(out / "summary.json", summary)
     return summary

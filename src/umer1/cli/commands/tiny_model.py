@@ -1,0 +1,34 @@
+"""`umer1 tiny-model OUT_DIR`: write a random-initialised tiny UME checkpoint."""
+from __future__ import annotations
+
+NAME = "tiny-model"
+HELP = "write a random tiny UME model + processor (loads like a released checkpoint)"
+
+
+def add_arguments(p):
+    p.add_argument("out_dir")
+    p.add_argument("--backbone", choices=["qwen2_vl", "qwen2_5_vl"], default="qwen2_vl")
+    p.add_argument("--tokenizer", choices=["qwen", "compact"], default="compact",
+                   help="qwen: the real Qwen2-VL vocabulary (ids match released checkpoints); "
+                        "compact: a small BPE for fast CPU training")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden-size", type=int, default=64)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--kv-heads", type=int, default=2)
+    p.add_argument("--vision-depth", type=int, default=2)
+    p.add_argument("--vision-dim", type=int, default=32)
+
+
+def run(args) -> int:
+    from umer1.engine.tiny import make_tiny_model
+    from umer1.utils.errors import InputError
+    if args.hidden_size % args.heads or (args.hidden_size // args.heads) % 8:
+        raise InputError("hidden-size / heads must be a multiple of 8 (the rotary sections)",
+                         field="--hidden-size")
+    out = make_tiny_model(args.out_dir, backbone=args.backbone, tokenizer=args.tokenizer,
+                          seed=args.seed, hidden_size=args.hidden_size, num_layers=args.layers,
+                          num_heads=args.heads, num_kv_heads=args.kv_heads,
+                          vision_depth=args.vision_depth, vision_dim=args.vision_dim)
+    print(f"wrote a tiny {args.backbone} model ({args.tokenizer} tokenizer) to {out}")
+    return 0

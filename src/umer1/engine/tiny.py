@@ -1,0 +1,64 @@
+"""Random-initialised tiny checkpoints that load exactly like a released one.
+
+They stand in for weights that cannot be downloaded here (tests, demo, benchmarks): the
+directory holds a transformers model, a processor and `umer1.json`, nothing special-cased.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import GenerationConfig
+
+from umer1.engine.backbones import get_backbone
+from umer1.engine.prompts import CHAT_TEMPLATE
+from umer1.engine.settings import EmbeddingSettings
+from umer1.engine.vocab import QWEN2_VL_SPECIAL_TOKENS, build_tokenizer, compact_tokenizer
+from umer1.engine.tokens import add_embedding_tokens, init_embedding_rows
+
+QWEN2_VL_VOCAB_ROWS = 151936  # the released embedding matrix; no resize needed for two tokens
+
+
+def build_processor(backbone, tokenizer, settings: EmbeddingSettings):
+    image_processor = backbone.image_processor_class(
+        min_pixels=settings.min_pixels, max_pixels=settings.max_pixels)
+    video_processor = backbone.video_processor_class(
+        min_pixels=settings.min_pixels, max_pixels=settings.video_max_pixels)
+    return backbone.processor_class(image_processor=image_processor, tokenizer=tokenizer,
+                                    video_processor=video_processor, chat_template=CHAT_TEMPLATE)
+
+
+def make_tiny_model(out_dir: str | Path, *, backbone: str = "qwen2_vl", tokenizer: str = "compact",
+                    seed: int = 0, hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4,
+                    num_kv_heads: int = 2, vision_depth: int = 2, vision_dim: int = 32,
+                    settings: EmbeddingSettings | None = None,
+                    extra_corpus: list[str] | None = None) -> Path:
+    """Write a random tiny UME model (model + processor + settings) to `out_dir`.
+
+    `extra_corpus`: more text for the compact vocabulary to learn merges from (words of the
+    training data become single tokens, so sequences are shorter).
+    """
+    bb = get_backbone(backbone)
+    settings = settings or EmbeddingSettings(max_pixels=256 * 28 * 28, video_max_pixels=16 * 28 * 28)
+    if extra_corpus and tokenizer == "compact":
+        tok = compact_tokenizer(extra_corpus=extra_corpus)
+    else:
+        tok = build_tokenizer(tokenizer)
+    add_embedding_tokens(tok)
+    ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN2_VL_SPECIAL_TOKENS}
+    vocab = QWEN2_VL_VOCAB_ROWS if tokenizer == "qwen" else -(-len(tok) // 64) * 64
+    config = bb.tiny_config(vocab, ids, hidden_size=hidden_size, num_layers=num_layers,
+                            num_heads=num_heads, num_kv_heads=num_kv_heads,
+                            vision_depth=vision_depth, vision_dim=vision_dim)
+    torch.manual_seed(seed)
+    model = bb.model_class(config)
+    init_embedding_rows(tok, model)
+    model.generation_config = GenerationConfig(
+        eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]], pad_token_id=ids["<|endoftext|>"],
+        bos_token_id=ids["<|endoftext|>"], do_sample=False)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    build_processor(bb, tok, settings).save_pretrained(out)
+    settings.save(out)
+    return out

@@ -1,0 +1,1 @@
+"""Experiments built on the library: the demo, its report, studies, and their synthetic data."""

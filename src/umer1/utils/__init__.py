@@ -1,0 +1,1 @@
+"""Layer 0: helpers with no knowledge of models: errors, atomic files, configs, progress, plots."""
