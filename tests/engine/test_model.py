@@ -6,7 +6,7 @@ from PIL import Image
 
 from umer1 import InputError, UMEModel
 from umer1.engine.positions import disc_positions, gather, gen_positions, normalize
-from umer1.engine.generation import generate_with_capture
+from umer1.engine.params import GenParams
 from umer1.engine.inputs import as_input
 
 
@@ -47,9 +47,7 @@ def test_gen_captured_during_generation_equals_teacher_forced_state(chatty_model
     batch = m.batch([as_input(x) for x in _mixed_inputs()])
     for seed in range(50):  # the first seed whose batch mixes rows with and without <gen_emb>
         torch.manual_seed(seed)
-        g = generate_with_capture(m.model, m.final_norm, batch, gen_id=m.ids.gen, disc_id=m.ids.disc,
-                                  stop_ids=m.ids.eos, suppress_ids=m.ids.vision, pad_id=m.ids.pad,
-                                  max_new_tokens=10, temperature=1.0)
+        g = m.generate_batch(batch, GenParams(max_new_tokens=10, temperature=1.0), force_gen_emb=False)
         if g.found.any() and not g.found.all():
             break
     assert g.found.any() and not g.found.all(), "want rows with and without <gen_emb>"
@@ -147,9 +145,7 @@ def test_budget_end_forces_gen_emb_and_reads_it_there(chatty_model):
     batch = m.batch([as_input(x) for x in _mixed_inputs()])
     for seed in range(50):
         torch.manual_seed(seed)
-        g = generate_with_capture(m.model, m.final_norm, batch, gen_id=m.ids.gen, disc_id=None,
-                                  stop_ids=m.ids.eos, suppress_ids=m.ids.vision, pad_id=m.ids.pad,
-                                  max_new_tokens=6, temperature=1.0, force_gen_emb=True)
+        g = m.generate_batch(batch, GenParams(max_new_tokens=6, temperature=1.0), want_disc=False)
         if g.found.any() and not g.found.all():
             break
     assert g.found.any() and not g.found.all()

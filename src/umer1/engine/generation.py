@@ -22,7 +22,9 @@ from dataclasses import dataclass
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
+from umer1.engine.params import GenParams
 from umer1.engine.positions import disc_positions, gather
+from umer1.engine.tokens import TokenIds
 
 
 class _LastStateHook:
@@ -103,29 +105,27 @@ class Generated:
 
 
 @torch.no_grad()
-def generate_with_capture(model, final_norm, batch, *, gen_id: int, disc_id: int | None,
-                          stop_ids: tuple[int, ...], suppress_ids: tuple[int, ...],
-                          pad_id: int, max_new_tokens: int, temperature: float = 0.0,
-                          top_p: float = 1.0, num_samples: int = 1,
-                          force_gen_emb: bool = False) -> Generated:
+def generate_with_capture(model, final_norm, batch, *, ids: TokenIds, params: GenParams,
+                          want_disc: bool = True, force_gen_emb: bool = False) -> Generated:
     """Run `model.generate` once and return the gen states captured on the way.
 
     `batch` must be LEFT padded. One extra step is allowed internally so that a `<gen_emb>`
-    emitted as the last budgeted token is still consumed and captured.
+    emitted as the last budgeted token is still consumed and captured. Every sampling
+    parameter comes from `params` (none from the checkpoint's generation_config).
     """
+    disc_id = ids.disc if want_disc else None
+    stop_ids, max_new_tokens, num_samples = ids.eos, params.max_new_tokens, params.num_samples
     prompt_len = batch["input_ids"].shape[1]
     hook = _LastStateHook(disc_id)
-    capture = _CaptureProcessor(hook, prompt_len, gen_id, stop_ids[0], stop_ids, max_new_tokens,
+    capture = _CaptureProcessor(hook, prompt_len, ids.gen, stop_ids[0], stop_ids, max_new_tokens,
                                 force_gen_emb)
     handle = final_norm.register_forward_hook(hook)
-    sampling = temperature > 0
-    kwargs = dict(do_sample=True, temperature=temperature, top_p=top_p) if sampling else \
-        dict(do_sample=False, temperature=None, top_p=None, top_k=None)
     try:
         out = model.generate(
             **batch, max_new_tokens=max_new_tokens + 1, num_return_sequences=num_samples,
-            logits_processor=LogitsProcessorList([capture]), suppress_tokens=list(suppress_ids),
-            eos_token_id=list(stop_ids), pad_token_id=pad_id, use_cache=True, **kwargs)
+            logits_processor=LogitsProcessorList([capture]), suppress_tokens=list(ids.vision),
+            eos_token_id=list(stop_ids), pad_token_id=ids.pad, use_cache=True,
+            **params.generate_kwargs())
     finally:
         handle.remove()
     sequences = out if isinstance(out, torch.Tensor) else out.sequences

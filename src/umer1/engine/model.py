@@ -13,16 +13,15 @@ from transformers import AutoConfig, AutoProcessor
 from umer1.engine.backbones import Backbone, backbone_for_model_type
 from umer1.engine.positions import disc_positions, gather, normalize
 from umer1.utils.errors import InputError
-from umer1.engine.generation import generate_with_capture
+from umer1.engine.generation import Generated, generate_with_capture
 from umer1.engine.inputs import DEFAULT_MAX_IMAGE_PIXELS, EmbedInput, as_input, iter_chunks
+from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, GenParams, Mode, parse_mode
 from umer1.engine.processing import length_key, load_prompt, processor_batch
 from umer1.utils.progress import progress
 from umer1.engine.settings import EmbeddingSettings
 from umer1.engine.tokens import TokenIds, add_embedding_tokens, has_embedding_tokens
 
 log = logging.getLogger(__name__)
-MODES = ("disc", "gen")
-DEFAULT_MAX_NEW_TOKENS = 8192
 
 
 @dataclass
@@ -147,28 +146,38 @@ class UMEModel:
         """Final-norm states of every position from ONE forward of the decoder (no LM head)."""
         return self.hf_model.model(**batch, use_cache=False).last_hidden_state
 
+    def generate_batch(self, batch, params: GenParams, *, model=None, force_gen_emb: bool = True,
+                       want_disc: bool = True) -> Generated:
+        """One batched generation with the gen states captured: the seam every caller uses
+        (inference here, RL rollouts with `model` = the policy and force_gen_emb=False)."""
+        return generate_with_capture(model if model is not None else self.model, self.final_norm,
+                                     batch, ids=self.ids, params=params, want_disc=want_disc,
+                                     force_gen_emb=force_gen_emb)
+
     def _order(self, items: list[EmbedInput]) -> list[int]:
         return sorted(range(len(items)), key=lambda i: length_key(items[i], self.settings))
 
     # ----- embedding ---------------------------------------------------------------------
     @torch.no_grad()
-    def encode(self, inputs: Sequence[Any], mode: str = "disc", *, batch_size: int = 8,
+    def encode(self, inputs: Sequence[Any], mode: str | Mode = "disc", *, batch_size: int = 8,
                show_progress_bar: bool = False, normalize_embeddings: bool = True,
                max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, temperature: float = 0.0,
-               top_p: float = 1.0, num_samples: int = 1, seed: int | None = None) -> np.ndarray:
+               top_p: float = 1.0, top_k: int = 0, num_samples: int = 1, seed: int | None = None,
+               params: GenParams | None = None) -> np.ndarray:
         """Embeddings as float32 numpy: (N, D), or (N, K, D) for gen with num_samples K > 1.
 
         Inputs: strings, PIL images, dicts {"text", "image", "video"} or EmbedInput.
         mode "disc": one forward pass, state at `<disc_emb>`. mode "gen": generate the
-        reasoning and read the state at the generated `<gen_emb>` (see `generate`).
+        reasoning and read the state at the generated `<gen_emb>` (see `generate`); its
+        parameters are the keywords, or `params` (a GenParams) when given.
         """
-        if mode not in MODES:
-            raise InputError(f"unknown mode {mode!r}; expected 'disc' or 'gen'", field="mode")
-        if mode == "gen":
+        if parse_mode(mode) is Mode.GEN:
             return self.generate(inputs, batch_size=batch_size, show_progress_bar=show_progress_bar,
                                  normalize_embeddings=normalize_embeddings,
                                  max_new_tokens=max_new_tokens, temperature=temperature,
-                                 top_p=top_p, num_samples=num_samples, seed=seed).embeddings
+                                 top_p=top_p, top_k=top_k, num_samples=num_samples, seed=seed,
+                                 params=params).embeddings
+        _check_batch_size(batch_size)
         items = [as_input(x) for x in inputs]
         out = np.zeros((len(items), self.hidden_size), dtype=np.float32)
         order = self._order(items)
@@ -185,20 +194,22 @@ class UMEModel:
     @torch.no_grad()
     def generate(self, inputs: Sequence[Any], *, batch_size: int = 8, show_progress_bar: bool = False,
                  normalize_embeddings: bool = True, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-                 temperature: float = 0.0, top_p: float = 1.0, num_samples: int = 1,
-                 seed: int | None = None) -> GenerationOutput:
+                 temperature: float = 0.0, top_p: float = 1.0, top_k: int = 0, num_samples: int = 1,
+                 seed: int | None = None, params: GenParams | None = None) -> GenerationOutput:
         """Generative embeddings plus the generated texts, a found-flag and token counts.
 
-        Greedy by default; temperature > 0 samples (num_samples per input, for pass@k).
-        Vision tokens are never sampled. An output that has not written `<gen_emb>` when
-        `max_new_tokens` is spent gets `<gen_emb>` forced as its last token, its embedding read
-        there, and found=False (module `umer1.engine.generation`).
+        Greedy by default; temperature > 0 samples with exactly the given top_p / top_k
+        (num_samples per input, for pass@k). Vision tokens are never sampled. An output that
+        has not written `<gen_emb>` when `max_new_tokens` is spent gets `<gen_emb>` forced as
+        its last token, its embedding read there, and found=False (`umer1.engine.generation`).
         """
-        if num_samples > 1 and temperature <= 0:
-            raise InputError("num_samples > 1 needs temperature > 0 (greedy gives one output)",
-                             field="num_samples")
+        if params is None:
+            params = GenParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                               top_k=top_k, num_samples=num_samples, seed=seed)
+        _check_batch_size(batch_size)
         items = [as_input(x) for x in inputs]
-        N, K, D = len(items), num_samples, self.hidden_size
+        N, K, D = len(items), params.num_samples, self.hidden_size
+        max_new_tokens = params.max_new_tokens
         emb = np.zeros((N, K, D), np.float32)
         disc = np.zeros((N, D), np.float32)
         found = np.zeros((N, K), bool)
@@ -207,14 +218,9 @@ class UMEModel:
         order = self._order(items)
         with progress(total=N, desc="gen", enabled=show_progress_bar) as bar:
             for b, chunk in enumerate(iter_chunks(order, batch_size)):
-                if seed is not None:
-                    torch.manual_seed(seed + b)
-                batch = self.batch([items[i] for i in chunk])
-                g = generate_with_capture(
-                    self.model, self.final_norm, batch, gen_id=self.ids.gen, disc_id=self.ids.disc,
-                    stop_ids=self.ids.eos, suppress_ids=self.ids.vision, pad_id=self.ids.pad,
-                    max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                    num_samples=K, force_gen_emb=True)
+                if params.seed is not None:
+                    torch.manual_seed(params.seed + b)
+                g = self.generate_batch(self.batch([items[i] for i in chunk]), params)
                 states = normalize(g.states) if normalize_embeddings else g.states.float()
                 states = states.cpu().numpy().reshape(len(chunk), K, D)
                 decoded = self.processor.tokenizer.batch_decode(g.new_tokens, skip_special_tokens=True)
@@ -239,3 +245,8 @@ class UMEModel:
     def hidden_size(self) -> int:
         cfg = self.hf_model.config
         return getattr(cfg, "text_config", cfg).hidden_size
+
+
+def _check_batch_size(batch_size) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise InputError(f"must be an integer >= 1, got {batch_size!r}", field="batch_size")

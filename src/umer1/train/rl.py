@@ -35,6 +35,7 @@ from typing import Literal
 
 import torch
 
+from umer1.engine.params import GenParams
 from umer1.engine.positions import gen_positions, normalize
 from umer1.engine.forward import TeacherForced
 from umer1.engine.processing import load_prompt, processor_batch
@@ -72,8 +73,14 @@ class RolloutConfig:
     top_p: float = 1.0
     max_completion_length: int = 2048       # also the loss normaliser
     max_prompt_length: int | None = None    # tokens, visuals included; longer pairs are skipped
+    top_k: int = 0                          # 0 = off (never the checkpoint's top_k=1)
     backend: Literal["hf", "vllm"] = "hf"
     vllm_gpu_memory_utilization: float = 0.3
+
+    def params(self) -> GenParams:
+        """Exactly these sampling parameters, every one passed to generate explicitly."""
+        return GenParams(max_new_tokens=self.max_completion_length, temperature=self.temperature,
+                         top_p=self.top_p, top_k=self.top_k, num_samples=self.num_generations)
 
 
 @dataclass
@@ -375,7 +382,6 @@ class RLTrainer:
 
     def sample(self, items, seed: int) -> list[torch.Tensor]:
         """G sampled completions per item (token ids, each ending with its stop token)."""
-        from umer1.engine.generation import generate_with_capture
         r = self.cfg.rollout
         if self.backend is not None:
             return self.backend.generate(self._prompts(items), seed)
@@ -385,11 +391,8 @@ class RLTrainer:
         was_training = policy.training
         policy.eval()
         try:
-            g = generate_with_capture(
-                policy, self.ume.backbone.final_norm(self.ume.hf_model), batch, gen_id=self.ids.gen,
-                disc_id=None, stop_ids=self.ids.eos, suppress_ids=self.ids.vision, pad_id=self.ids.pad,
-                max_new_tokens=r.max_completion_length, temperature=r.temperature, top_p=r.top_p,
-                num_samples=r.num_generations)
+            g = self.ume.generate_batch(batch, r.params(), model=policy, force_gen_emb=False,
+                                        want_disc=False)
         finally:
             policy.train(was_training)
         return [g.new_tokens[i, :int(g.num_new_tokens[i])] for i in range(g.new_tokens.shape[0])]

@@ -60,7 +60,9 @@ class VLLMRollouts:
         if self.trainer.step != self.synced_step:
             self.sync_weights()
         r, ids = self.trainer.cfg.rollout, self.trainer.ids
+        # every sampling parameter explicit (top_k -1 = off), none from the checkpoint's generation_config
         params = SamplingParams(n=r.num_generations, temperature=r.temperature, top_p=r.top_p,
+                                top_k=r.top_k if r.top_k > 0 else -1, min_p=0.0, repetition_penalty=1.0,
                                 max_tokens=r.max_completion_length, seed=seed,
                                 stop_token_ids=[ids.gen, *ids.eos],
                                 logit_bias={t: -100.0 for t in ids.vision})
