@@ -1,4 +1,5 @@
 """Disc and gen embeddings read exactly where the spec says, on the real code path."""
+from pathlib import Path
 import numpy as np
 import pytest
 import torch
@@ -161,3 +162,16 @@ def test_budget_end_forces_gen_emb_and_reads_it_there(chatty_model):
     with torch.no_grad():
         hidden = m.last_hidden_state(tf)
     torch.testing.assert_close(g.states, gather(hidden, pos), atol=1e-4, rtol=1e-4)
+
+
+def test_frame_folders_list_in_natural_order_and_sample_first_to_last(tmp_path):
+    from PIL import Image as PILImage
+
+    from umer1.engine.inputs import frame_files, sample_frames
+    for i in (1, 2, 10, 11, 3):
+        PILImage.new("RGB", (8, 8)).save(tmp_path / f"frame_{i}.png")
+    names = [Path(f).name for f in frame_files(tmp_path)]
+    assert names == ["frame_1.png", "frame_2.png", "frame_3.png", "frame_10.png", "frame_11.png"]
+    frames = list(range(20))
+    assert sample_frames(frames, 8) == [0, 2, 5, 8, 10, 13, 16, 19]   # linspace(0, 19, 8), floored
+    assert sample_frames(frames[:5], 8) == frames[:5]

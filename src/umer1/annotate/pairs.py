@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from umer1.utils.errors import InputError
-from umer1.engine.inputs import IMAGE_SUFFIXES, read_jsonl
+from umer1.engine.inputs import IMAGE_SUFFIXES, frame_files, read_jsonl
 
 LAYOUTS = ("auto", "mmeb", "rl", "umer1")
 SIDES = ("qry", "pos")
@@ -86,13 +86,8 @@ def _video(value: Any, name: str, root: Path) -> list[str] | None:
     if value is None or value == "" or value == []:
         return None
     if isinstance(value, str):   # a folder of frames, listed in name order
-        folder = root / value
-        if not folder.is_dir():
-            raise InputError(f"no such frame folder: {folder}", field=name)
-        frames = sorted(f.name for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-        if not frames:
-            raise InputError(f"the frame folder {folder} holds no images", field=name)
-        return [f"{value.rstrip('/')}/{f}" for f in frames]
+        frames = frame_files(root / value, name)
+        return [f"{value.rstrip('/')}/{Path(f).name}" for f in frames]
     return _paths(value, name)
 
 

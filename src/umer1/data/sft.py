@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from umer1.utils.errors import InputError
-from umer1.engine.inputs import check_image_file, read_jsonl, _frames_in_folder
+from umer1.engine.inputs import check_image_file, frame_files, read_jsonl
 from umer1.engine.prompts import DISC_TOKEN, GEN_TOKEN, IMAGE_PLACEHOLDER, VIDEO_PLACEHOLDER
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def _video(value, root: Path, field_name: str) -> list[str] | None:
         return None
     if isinstance(value, str):
         p = value if Path(value).is_absolute() else str(root / value)
-        return _frames_in_folder(p, field_name)
+        return frame_files(p, field_name)
     return _paths(value, root, field_name)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -66,7 +67,7 @@ def input_from_row(row: dict, base_dir: str | Path | None = None) -> EmbedInput:
     video = row.get("video")
     if video is not None:
         if isinstance(video, str):  # a folder of frames
-            video = _frames_in_folder(_resolve(video, base_dir), "video")
+            video = frame_files(_resolve(video, base_dir), "video")
         elif not isinstance(video, list):
             raise InputError("must be a list of frame paths or a folder", field="video")
         elif not video:
@@ -88,11 +89,19 @@ def _resolve(path: str, base_dir: str | Path | None) -> str:
     return str(Path(base_dir) / path)
 
 
-def _frames_in_folder(folder: str, field_name: str) -> list[str]:
+def natural_key(name: str) -> list:
+    """Sort key that orders digit runs by value: frame_2 before frame_10 (as the MMEB-V2
+    harness lists frame folders, spec section 9.3)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def frame_files(folder: str | Path, field_name: str = "video") -> list[str]:
+    """The image files of a frame folder, in natural order; the one place that lists one."""
     p = Path(folder)
     if not p.is_dir():
         raise InputError(f"no such frame folder: {folder}", field=field_name)
-    frames = sorted(str(f) for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+    frames = sorted((str(f) for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES),
+                    key=lambda f: natural_key(Path(f).name))
     if not frames:
         raise InputError(f"the frame folder {folder} holds no images", field=field_name)
     return frames
@@ -139,10 +148,13 @@ def _check_pixels(size, name, field_name, max_pixels):
 
 
 def sample_frames(frames: list, n: int) -> list:
-    """n frames spread uniformly over the clip (all of them when there are n or fewer)."""
+    """n frames at `np.linspace(0, len - 1, n, dtype=int)`, first and last included, as the
+    MMEB-V2 harness takes them (docs/mmeb-v2-sources.md section 4); all of them when there are
+    n or fewer (the harness pads nothing)."""
     if n <= 0 or len(frames) <= n:
         return list(frames)
-    return [frames[int((i + 0.5) * len(frames) / n)] for i in range(n)]
+    import numpy as np   # float linspace truncated, exactly as the harness computes it
+    return [frames[int(i)] for i in np.linspace(0, len(frames) - 1, n, dtype=int)]
 
 
 def validate(item: EmbedInput, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> None:
