@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from PIL import Image
+
 from umer1.engine.inputs import DEFAULT_MAX_IMAGE_PIXELS, EmbedInput, load_image, sample_frames
-from umer1.engine.prompts import Prompt, prepare
+from umer1.engine.literal import added_strings, literal_ids, needs_literal, splice_rows, user_segment
+from umer1.engine.prompts import DISC_TOKEN, Prompt, prepare
 from umer1.engine.settings import EmbeddingSettings
 
 
@@ -16,18 +19,49 @@ def load_prompt(item: EmbedInput, settings: EmbeddingSettings, *, assistant: str
     if item.video is not None:
         frames = sample_frames(item.video, settings.video_frames)
         videos.append([load_image(f, "video", max_image_pixels) for f in frames])
-    return prepare(item.text, images, videos, blank_image_for_text=settings.blank_image_for_text,
-                   assistant=assistant)
+    prompt = prepare(item.text, images, videos, blank_image_for_text=settings.blank_image_for_text,
+                     assistant=assistant)
+    if settings.fetch_min_pixels is not None:
+        prompt.images = [fetch_resize(im, settings) for im in prompt.images]
+        prompt.videos = [[fetch_resize(f, settings) for f in v] for v in prompt.videos]
+    return prompt
+
+
+def fetch_resize(image, settings: EmbeddingSettings):
+    """qwen-vl-utils' `fetch_image` resize, which the reference evaluation and RL apply before
+    the processor: sides rounded to multiples of 28 within the pixel bounds, bicubic."""
+    from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
+    height, width = smart_resize(image.height, image.width, factor=28,
+                                 min_pixels=settings.fetch_min_pixels,
+                                 max_pixels=settings.fetch_max_pixels or settings.max_pixels)
+    if (width, height) == image.size:
+        return image
+    return image.resize((width, height), resample=Image.Resampling.BICUBIC)
 
 
 def processor_batch(processor, prompts: Sequence[Prompt], settings: EmbeddingSettings,
                     padding_side: str = "left", **kwargs):
-    """One padded batch. Rows without visuals are fine: visuals are passed as flat lists."""
+    """One padded batch. Rows without visuals are fine: visuals are passed as flat lists.
+    User text is tokenised literally (`umer1.engine.literal`)."""
+    tokenizer = processor.tokenizer
+    added = added_strings(tokenizer)
+    literal = {i: p for i, p in enumerate(prompts) if needs_literal(p, added)}
+    texts = [p.template if i in literal else p.text for i, p in enumerate(prompts)]
+    batch = _run_processor(processor, prompts, texts, settings, padding_side, **kwargs)
+    if literal:
+        vocab = tokenizer.get_vocab()
+        splice_rows(batch, {i: literal_ids(tokenizer, user_segment(p, added)) for i, p in literal.items()},
+                    disc_id=vocab[DISC_TOKEN], added_ids={vocab[s] for s in added},
+                    pad_id=tokenizer.pad_token_id, padding_side=padding_side)
+    return batch
+
+
+def _run_processor(processor, prompts, texts, settings, padding_side, **kwargs):
     images = [im for p in prompts for im in p.images]
     videos = [v for p in prompts for v in p.videos]
     processor.tokenizer.padding_side = padding_side
     return processor(
-        text=[p.text for p in prompts], images=images or None, videos=videos or None,
+        text=texts, images=images or None, videos=videos or None,
         padding=True, return_tensors="pt",
         # The Qwen2-VL processors take pixel caps as `size` (shortest/longest edge = min/max pixels).
         images_kwargs={"size": {"shortest_edge": settings.min_pixels,

@@ -96,10 +96,18 @@ def blank_image() -> Image.Image:
 
 @dataclass
 class Prompt:
-    """What the processor needs for one input: chat text plus visuals in text order."""
+    """What the processor needs for one input: chat text plus visuals in text order.
+
+    `user` is the user's own text and `template` the same chat with that text left out: the
+    batch builder tokenises `user` literally (a `<|im_end|>` typed by a user is text, not the
+    token) by splicing it into the template's tokens. Prompts rendered from released SFT
+    records as written have neither.
+    """
     text: str
     images: list[Any] = field(default_factory=list)   # PIL images
     videos: list[Any] = field(default_factory=list)   # each a list of PIL frames
+    user: str | None = None
+    template: str | None = None
 
 
 def prepare(text: str, images: list[Any] | None = None, videos: list[Any] | None = None, *,
@@ -109,7 +117,8 @@ def prepare(text: str, images: list[Any] | None = None, videos: list[Any] | None
     videos = list(videos or [])
     if blank_image_for_text and not images and not videos:
         images = [blank_image()]
-    return Prompt(render(text, len(images), len(videos), assistant=assistant), images, videos)
+    return Prompt(render(text, len(images), len(videos), assistant=assistant), images, videos,
+                  user=text.strip(), template=render("", len(images), len(videos), assistant=assistant))
 
 
 # A Jinja chat template equivalent to `chat` for the common message layouts, saved with the
