@@ -205,7 +205,9 @@ def download(task: Task, root: Path, revision_: str | None = None) -> None:
     from huggingface_hub import snapshot_download
     folder = repo_dir(root, task.repo)
     if not folder.is_dir():
-        path = snapshot_download(task.repo, repo_type="dataset", revision=revision_, local_dir=folder)
+        # annotations only: some repos also hold the raw videos (lmms-lab/Video-MME: 2 x 26.7 GB of zips)
+        path = snapshot_download(task.repo, repo_type="dataset", revision=revision_, local_dir=folder,
+                                 allow_patterns=["README.md", "*.parquet", "*.jsonl", "*.json"])
         sha = revision(root, task.repo)
         if sha:
             (Path(path) / "REVISION").write_text(sha + "\n")
