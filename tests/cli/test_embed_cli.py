@@ -50,7 +50,7 @@ BAD_ROWS = [
     ('{"image": "missing.png"}', "field 'image'", "no such image file"),
     ('{"image": "notes.txt"}', "field 'image'", "unsupported file type"),
     ('{"image": "corrupt.png"}', "field 'image'", "cannot read image"),
-    ('{"image": "huge.png"}', "field 'image'", "over the cap"),
+    ('{"image": "huge.png"}', "field 'image'", "over the pixel cap"),
     ('{"text": "v", "video": []}', "field 'video'", "at least one frame"),
     ('{"text": 5}', "field 'text'", "must be a string"),
 ]
@@ -100,3 +100,86 @@ def test_console_script_tiny_model_then_embed(tmp_path):
                               "--max-new-tokens", "4", "--no-progress"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert np.load(tmp_path / "e.npy").shape == (1, 64)
+
+
+@pytest.fixture
+def no_model_load(monkeypatch):
+    """Fails a test that loads a model: these errors must come before any loading."""
+    from umer1.engine.model import UMEModel
+
+    def refuse(*a, **k):
+        raise AssertionError("the model was loaded before the error was found")
+    monkeypatch.setattr(UMEModel, "from_pretrained", refuse)
+
+
+@pytest.mark.parametrize("extra,where", [
+    (["--temperature", "-1"], "field 'temperature'"),
+    (["--mode", "gen", "--num-samples", "0"], "field 'num_samples'"),
+    (["--batch-size", "0"], "field 'batch_size'"),
+    (["--mode", "gen", "--max-new-tokens", "0"], "field 'max_new_tokens'"),
+    (["--dtype", "int8"], "field 'dtype'"),
+    (["--device", "nodevice"], "field 'device'"),
+])
+def test_bad_options_fail_before_loading(data_dir, capsys, no_model_load, extra, where):
+    inp = _write(data_dir / "in.jsonl", [{"text": "x"}])
+    code = main(["embed", "--model", "org/model", "--input", str(inp),
+                 "--output", str(data_dir / "o.npy"), *extra])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and where in err
+
+
+def test_unwritable_output_fails_before_loading(data_dir, capsys, no_model_load):
+    inp = _write(data_dir / "in.jsonl", [{"text": "x"}])
+    (data_dir / "file.txt").write_text("x")
+    assert main(["embed", "--model", "org/model", "--input", str(inp),
+                 "--output", str(data_dir / "file.txt" / "o.npy")]) == 2
+    assert "field '--output': cannot write" in capsys.readouterr().err
+
+
+def test_misspelt_field_is_refused(data_dir, capsys, no_model_load):
+    inp = _write(data_dir / "in.jsonl", [{"text": "x", "imgae": "red.png"}])
+    assert main(["embed", "--model", "org/model", "--input", str(inp),
+                 "--output", str(data_dir / "o.npy")]) == 2
+    assert "row 1, field 'imgae': unknown field (did you mean 'image'?)" in capsys.readouterr().err
+
+
+def test_utf16_input_is_one_line(data_dir, capsys, no_model_load):
+    inp = data_dir / "in.jsonl"
+    inp.write_text('{"text": "x"}\n', encoding="utf-16")
+    assert main(["embed", "--model", "org/model", "--input", str(inp),
+                 "--output", str(data_dir / "o.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{inp}, row 1: the file is UTF-16" in err
+
+
+def test_embeddings_and_texts_are_written_as_one_unit(data_dir, tiny_model_dir, monkeypatch):
+    import umer1.engine.embed_file as ef
+    inp = _write(data_dir / "in.jsonl", [{"text": "x"}])
+    out, texts = data_dir / "g.npy", data_dir / "g.jsonl"
+
+    def killed(*a):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(ef, "_write_rows", killed)
+    assert main(["embed", "--model", str(tiny_model_dir), "--mode", "gen", "--input", str(inp),
+                 "--output", str(out), "--texts", str(texts), "--max-new-tokens", "2",
+                 "--no-progress"]) == 130
+    assert not out.exists() and not texts.exists()
+    assert sorted(p.name for p in data_dir.iterdir() if p.name.startswith(".")) == []
+
+
+def test_tiny_model_onto_an_existing_file(tmp_path, capsys):
+    (tmp_path / "m").write_text("not a folder")
+    assert main(["tiny-model", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "exists and is not a folder" in err
+    assert main(["tiny-model", str(tmp_path / "n"), "--hidden-size", "60"]) == 2
+    assert "multiple of 8" in capsys.readouterr().err
+
+
+def test_missing_local_model_fails_at_once(data_dir, capsys):
+    import time
+    inp = _write(data_dir / "in.jsonl", [{"text": "x"}])
+    t0 = time.monotonic()
+    assert main(["embed", "--model", str(data_dir / "no" / "model"), "--input", str(inp),
+                 "--output", str(data_dir / "o.npy")]) == 2
+    assert time.monotonic() - t0 < 5 and "no such model folder" in capsys.readouterr().err

@@ -175,3 +175,54 @@ def test_frame_folders_list_in_natural_order_and_sample_first_to_last(tmp_path):
     frames = list(range(20))
     assert sample_frames(frames, 8) == [0, 2, 5, 8, 10, 13, 16, 19]   # linspace(0, 19, 8), floored
     assert sample_frames(frames[:5], 8) == frames[:5]
+
+
+# ----- loading errors: one InputError, before any weights are read -------------------------
+def _copy_model(src, dst, drop=()):
+    import shutil
+    shutil.copytree(src, dst)
+    for name in drop:
+        (dst / name).unlink()
+    return dst
+
+
+def test_bad_dtype_and_missing_gpu_are_input_errors(tiny_model_dir):
+    with pytest.raises(InputError, match="field 'dtype': unknown dtype 'int8'"):
+        UMEModel.from_pretrained(tiny_model_dir, dtype="int8")
+    with pytest.raises(InputError, match="field 'device': not a device"):
+        UMEModel.from_pretrained(tiny_model_dir, device="gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="CUDA is not available"):
+            UMEModel.from_pretrained(tiny_model_dir, device="cuda")
+
+
+def test_missing_and_truncated_weights_name_the_folder(tiny_model_dir, tmp_path):
+    none = _copy_model(tiny_model_dir, tmp_path / "none", drop=["model.safetensors"])
+    with pytest.raises(InputError, match=f"{none}: cannot load the weights"):
+        UMEModel.from_pretrained(none)
+    cut = _copy_model(tiny_model_dir, tmp_path / "cut")
+    data = (cut / "model.safetensors").read_bytes()
+    (cut / "model.safetensors").write_bytes(data[:len(data) // 2])
+    with pytest.raises(InputError, match=f"{cut}: cannot load the weights"):
+        UMEModel.from_pretrained(cut)
+
+
+def test_local_looking_paths_fail_at_once(tmp_path, monkeypatch):
+    import time
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "empty").mkdir()
+    t0 = time.monotonic()
+    for name in ("runs/ckpt", "./ckpt", str(tmp_path / "a" / "b"), "a/b/c"):
+        with pytest.raises(InputError, match="no such model folder"):
+            UMEModel.from_pretrained(name)
+    with pytest.raises(InputError, match="no config.json in this folder"):
+        UMEModel.from_pretrained("empty")
+    assert time.monotonic() - t0 < 5        # no hub was asked
+
+
+def test_folder_without_tokenizer_files_says_so(tiny_model_dir, tmp_path):
+    d = _copy_model(tiny_model_dir, tmp_path / "notok", drop=["tokenizer.json", "tokenizer_config.json"])
+    with pytest.raises(InputError, match="no tokenizer files") as e:
+        UMEModel.from_pretrained(d)
+    assert "not a UME model" not in str(e.value)

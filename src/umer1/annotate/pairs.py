@@ -8,6 +8,8 @@ Three row layouts are accepted (detected per row, or forced with `layout`):
   `SIDE = {"text", "image": path | [paths], "video": [frame paths] | folder}`.
 Paths stay as written (relative to the image root) so the SFT records keep them relative.
 Negatives are checked but not annotated: an SFT record has a query and a positive only.
+A pair's sides are `query` and `target`; in the SFT record, the journal and the rejects file
+they keep the released format's names `qry` and `pos` (RECORD_KEYS).
 """
 from __future__ import annotations
 
@@ -23,13 +25,14 @@ from umer1.utils.errors import InputError
 from umer1.engine.inputs import IMAGE_SUFFIXES, frame_files, read_jsonl
 
 LAYOUTS = ("auto", "mmeb", "rl", "umer1")
-SIDES = ("qry", "pos")
+SIDES = ("query", "target")
+RECORD_KEYS = {"query": "qry", "target": "pos"}
 # VLM2Vec writes an image placeholder of its own into the text; the SFT human turn has `<image>`.
 _VLM2VEC_IMAGE_TOKEN = re.compile(r"<\|image_\d+\|>")
 
 
 @dataclass
-class Side:
+class AnnotationSide:
     text: str = ""
     images: list[str] = field(default_factory=list)   # relative to the image root
     video: list[str] | None = None                     # frame paths, relative to the image root
@@ -39,15 +42,16 @@ class Side:
 
 
 @dataclass
-class Pair:
+class AnnotationPair:
     id: str
     row: int
     dataset_name: str
-    qry: Side
-    pos: Side
+    query: AnnotationSide
+    target: AnnotationSide
 
-    def side(self, name: str) -> Side:
-        return self.qry if name == "qry" else self.pos
+    def side(self, name: str) -> AnnotationSide:
+        """The side called `name`, one of SIDES."""
+        return self.query if name == "query" else self.target
 
 
 def detect_layout(row: dict) -> str:
@@ -92,8 +96,8 @@ def _video(value: Any, name: str, root: Path) -> list[str] | None:
 
 
 def _side(text: str, images: list[str], video: list[str] | None, fields: tuple[str, str, str],
-          root: Path, check_files: bool) -> Side:
-    side = Side(text, images, video)
+          root: Path, check_files: bool) -> AnnotationSide:
+    side = AnnotationSide(text, images, video)
     if side.is_empty():
         raise InputError("empty side: no text, image or video", field=fields[0])
     if check_files:
@@ -107,13 +111,14 @@ def _side(text: str, images: list[str], video: list[str] | None, fields: tuple[s
     return side
 
 
-def parse_row(row: dict, layout: str, root: Path, check_files: bool = True) -> tuple[Side, Side, str | None]:
+def parse_row(row: dict, layout: str, root: Path,
+              check_files: bool = True) -> tuple[AnnotationSide, AnnotationSide, str | None]:
     """(query side, positive side, dataset name or None) of one row."""
     if layout == "auto":
         layout = detect_layout(row)
     if layout == "umer1":
         sides = []
-        for name in SIDES:
+        for name in RECORD_KEYS.values():
             raw = row.get(name)
             if not isinstance(raw, dict):
                 raise InputError("must be an object {\"text\", \"image\", \"video\"}", field=name)
@@ -150,8 +155,9 @@ def _content_id(row: dict) -> str:
     return hashlib.sha1(json.dumps(row, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-def read_pairs(path: str | Path, *, layout: str = "auto", image_root: str | Path | None = None,
-               dataset_name: str | None = None, check_files: bool = True) -> list[Pair]:
+def read_annotation_pairs(path: str | Path, *, layout: str = "auto",
+                          image_root: str | Path | None = None, dataset_name: str | None = None,
+                          check_files: bool = True) -> list[AnnotationPair]:
     """Every pair of a JSONL file, all rows and files checked before any request.
 
     A pair's id is its `id` field when present, else a hash of the row's content (with an
@@ -161,7 +167,7 @@ def read_pairs(path: str | Path, *, layout: str = "auto", image_root: str | Path
     path = Path(path)
     root = Path(image_root) if image_root is not None else path.parent
     default_name = dataset_name or path.stem   # for rows without a dataset_name of their own
-    pairs: list[Pair] = []
+    pairs: list[AnnotationPair] = []
     seen: dict[str, int] = {}
     for n, row in read_jsonl(path):
         try:
@@ -180,7 +186,7 @@ def read_pairs(path: str | Path, *, layout: str = "auto", image_root: str | Path
         except InputError as exc:
             raise exc.located(file=str(path), row=n) from None
         seen[pid] = n
-        pairs.append(Pair(pid, n, name or default_name, qry, pos))
+        pairs.append(AnnotationPair(pid, n, name or default_name, qry, pos))
     if not pairs:
         raise InputError("no pairs (the file is empty)", file=str(path))
     return pairs

@@ -18,7 +18,7 @@ from typing import Iterable
 
 from umer1.annotate.filters import REASONS, Filters
 from umer1.annotate.journal import Journal
-from umer1.annotate.pairs import SIDES, Pair, Side, resolve
+from umer1.annotate.pairs import RECORD_KEYS, SIDES, AnnotationPair, AnnotationSide, resolve
 from umer1.annotate.teachers import Cancelled, TeacherError, TeacherFatal, TeacherInput
 from umer1.annotate.templates import Templates
 from umer1.utils.errors import InputError
@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 
 def side_key(pair_id: str, side: str) -> str:
-    return f"{pair_id}/{side}"
+    """The journal key of a side (`side` one of SIDES), in the record's names: `ID/qry`."""
+    return f"{pair_id}/{RECORD_KEYS[side]}"
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Annotator:
     stop: threading.Event = field(default_factory=threading.Event)
 
     # ----- what is left to do --------------------------------------------------------------
-    def pending(self, pairs: list[Pair]) -> list[tuple[Pair, str]]:
+    def pending(self, pairs: list[AnnotationPair]) -> list[tuple[AnnotationPair, str]]:
         done = self.journal.latest()
         out = []
         for pair in pairs:
@@ -67,15 +68,15 @@ class Annotator:
         return out
 
     # ----- one side --------------------------------------------------------------------------
-    def teacher_input(self, pair: Pair, name: str) -> TeacherInput:
-        side: Side = pair.side(name)
+    def teacher_input(self, pair: AnnotationPair, name: str) -> TeacherInput:
+        side = pair.side(name)
         images = [resolve(self.image_root, p) for p in side.images]
         if side.video:
             images += [resolve(self.image_root, p) for p in sample_frames(side.video, self.video_frames)]
         return TeacherInput(self.templates.render(name, side, self.video_frames), images)
 
-    def annotate_side(self, pair: Pair, name: str) -> dict:
-        entry = {"key": side_key(pair.id, name), "id": pair.id, "side": name}
+    def annotate_side(self, pair: AnnotationPair, name: str) -> dict:
+        entry = {"key": side_key(pair.id, name), "id": pair.id, "side": RECORD_KEYS[name]}
         try:
             c = self.teacher.complete(self.teacher_input(pair, name), entry["key"])
         except TeacherError as exc:
@@ -103,7 +104,7 @@ class Annotator:
         return entry
 
     # ----- the run ---------------------------------------------------------------------------
-    def run(self, pairs: list[Pair]) -> RunStats:
+    def run(self, pairs: list[AnnotationPair]) -> RunStats:
         todo = self.pending(pairs)
         stats = RunStats(already_done=2 * len(pairs) - len(todo))
         t0 = time.monotonic()
@@ -158,7 +159,7 @@ class Annotator:
 
 
 # ----- output ----------------------------------------------------------------------------------
-def sft_side(side: Side, answer: str) -> dict:
+def sft_side(side: AnnotationSide, answer: str) -> dict:
     """One side of a UME-sft-train record (spec section 3)."""
     out: dict = {}
     if side.images:
@@ -170,13 +171,14 @@ def sft_side(side: Side, answer: str) -> dict:
     return out
 
 
-def sft_record(pair: Pair, answers: dict[str, str]) -> dict:
-    return {"dataset_name": pair.dataset_name, "qry": sft_side(pair.qry, answers["qry"]),
-            "pos": sft_side(pair.pos, answers["pos"])}
+def sft_record(pair: AnnotationPair, answers: dict[str, str]) -> dict:
+    """`answers` by side name (SIDES)."""
+    return {"dataset_name": pair.dataset_name,
+            **{RECORD_KEYS[n]: sft_side(pair.side(n), answers[n]) for n in SIDES}}
 
 
-def finalise(pairs: list[Pair], journal: Journal, output: str | Path, *, rejects: str | Path,
-             summary: str | Path, extra: dict | None = None) -> dict:
+def finalise(pairs: list[AnnotationPair], journal: Journal, output: str | Path, *,
+             rejects: str | Path, summary: str | Path, extra: dict | None = None) -> dict:
     """Write the SFT file, the rejects file and the summary from the journal; return the summary."""
     latest = journal.latest()
     records, rejected = [], []
@@ -195,7 +197,8 @@ def finalise(pairs: list[Pair], journal: Journal, output: str | Path, *, rejects
                 kind = _error_kind(e["error"])
                 errors[kind] = errors.get(kind, 0) + 1
             if status in ("filtered", "error"):
-                rejected.append({"id": pair.id, "row": pair.row, "side": name, "status": status,
+                rejected.append({"id": pair.id, "row": pair.row, "side": RECORD_KEYS[name],
+                                 "status": status,
                                  "reason": e.get("reason") or _error_kind(e["error"]),
                                  "detail": e.get("detail") or e.get("error"),
                                  "text": e.get("text")})

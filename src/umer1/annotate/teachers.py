@@ -3,7 +3,8 @@
 `openai:BASE_URL/MODEL` speaks POST {BASE_URL}/chat/completions (vLLM, SGLang, hosted APIs):
 images go as data URLs, the key comes from an environment variable, transient failures (429,
 5xx, timeouts, dropped connections, unparsable replies) are retried with exponential backoff
-and seeded jitter. `hf:DIR` runs a chat model with its own processor and chat template.
+and seeded jitter; a server never reached in this run stops it (`TeacherFatal`) once an item's
+retries run out. `hf:DIR` runs a chat model with its own processor and chat template.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit
 
 from umer1.utils.errors import InputError
 from umer1.engine.inputs import DEFAULT_MAX_IMAGE_PIXELS, load_image
+from umer1.engine.loading import check_device, check_model_source, loading, parse_dtype
+from umer1.engine.params import GenParams
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +136,7 @@ class OpenAITeacher:
         self.max_tokens, self.temperature, self.seed = max_tokens, temperature, seed
         self.max_image_pixels = max_image_pixels
         self.stop = stop or threading.Event()
+        self.reached = False       # set by the first HTTP answer of any status
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._httpx = httpx
         self.client = httpx.Client(
@@ -165,6 +169,7 @@ class OpenAITeacher:
             except self._httpx.TransportError as exc:   # connect, read, write, timeout, protocol
                 last = f"connection error: {type(exc).__name__}"
             else:
+                self.reached = True
                 if r.status_code == 200:
                     try:
                         return self._completion(r.json(), attempt + 1)
@@ -187,6 +192,10 @@ class OpenAITeacher:
             log.debug("retrying %s in %.2fs after %s", key, delay, last)
             if self.stop.wait(delay):
                 raise Cancelled()
+        if not self.reached and last.startswith("connection error"):
+            # nothing was ever answered: every other item would wait out its retries the same way
+            raise TeacherFatal(f"cannot reach the teacher at {self.url} ({last} on each of "
+                               f"{self.max_retries + 1} attempts)")
         raise TeacherError(f"gave up after {self.max_retries + 1} attempts: {last}",
                            requests=self.max_retries + 1, transient=True)
 
@@ -213,6 +222,8 @@ class HFTeacher:
     """A local chat model (`hf:DIR`): its processor renders the chat and its generate writes.
 
     One item at a time behind a lock (a model is not re-entrant); vision tokens are suppressed.
+    Every sampling parameter is passed explicitly (`GenParams.generate_kwargs`), so the
+    checkpoint's generation_config (top_k=1 in Qwen2-VL-Instruct's) cannot make sampling greedy.
     """
 
     kind = "hf"
@@ -220,30 +231,36 @@ class HFTeacher:
     def __init__(self, path: str, *, device: str | None = None, dtype: str | None = None,
                  max_new_tokens: int = 9216, temperature: float = 0.0, seed: int = 0,
                  max_image_pixels: int = 2_359_296):
-        import torch
         from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor
+        # every value a user gave is checked before the model loads
+        self.params = GenParams(max_new_tokens=max_new_tokens, temperature=temperature)
+        torch_dtype = parse_dtype(dtype)
+        check_device(device)
         if not Path(path).is_dir():
             raise InputError(f"no such model directory: {path}", field="--teacher")
+        check_model_source(path, "teacher")
         self.path = path
-        self.processor = AutoProcessor.from_pretrained(path)
-        kwargs = {"dtype": getattr(torch, dtype)} if dtype and dtype != "auto" else {}
-        try:
-            self.model = AutoModelForImageTextToText.from_pretrained(path, **kwargs)
-        except ValueError:   # a text-only chat model
-            self.model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+        with loading("teacher's processor", path):
+            self.processor = AutoProcessor.from_pretrained(path)
+        kwargs = {"dtype": torch_dtype} if torch_dtype not in (None, "auto") else {}
+        with loading("teacher", path):
+            try:
+                self.model = AutoModelForImageTextToText.from_pretrained(path, **kwargs)
+            except ValueError:   # a text-only chat model
+                self.model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
         if device:
             self.model.to(device)
         self.model.eval()
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         vocab = self.tokenizer.get_vocab()
         self.suppress = [vocab[t] for t in VISION_TOKENS if t in vocab]
-        self.max_new_tokens, self.temperature, self.seed = max_new_tokens, temperature, seed
+        self.seed = seed
         self.max_image_pixels = max_image_pixels
         self.lock = threading.Lock()
 
     def describe(self) -> dict:
-        return {"kind": "hf", "path": str(self.path), "max_new_tokens": self.max_new_tokens,
-                "temperature": self.temperature}
+        return {"kind": "hf", "path": str(self.path), "max_new_tokens": self.params.max_new_tokens,
+                "temperature": self.params.temperature}
 
     def complete(self, inp: TeacherInput, key: str) -> Completion:
         import torch
@@ -257,13 +274,11 @@ class HFTeacher:
         else:
             batch = self.processor(text=[text], return_tensors="pt")
         batch = batch.to(self.model.device)
-        sample = self.temperature > 0
         with self.lock, torch.no_grad():
             torch.manual_seed(random.Random(f"{self.seed}:{key}").randrange(2**31))
-            out = self.model.generate(
-                **batch, max_new_tokens=self.max_new_tokens, do_sample=sample,
-                temperature=self.temperature if sample else None, top_p=None, top_k=None,
-                suppress_tokens=self.suppress or None)
+            out = self.model.generate(**batch, **self.params.generate_kwargs(),
+                                      max_new_tokens=self.params.max_new_tokens,
+                                      suppress_tokens=self.suppress or None)
         new = out[0, batch["input_ids"].shape[1]:]
         eos = self.model.generation_config.eos_token_id
         eos = set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])

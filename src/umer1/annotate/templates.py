@@ -11,11 +11,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from umer1.annotate.pairs import Side
+from umer1.annotate.pairs import AnnotationSide
 from umer1.utils.errors import InputError
-
-ROLES = {"qry": "query", "pos": "target"}
-PLACEHOLDERS = ("{text}", "{visuals}", "{role}")
 
 
 def _default(name: str) -> str:
@@ -32,7 +29,7 @@ def _read(path: str | Path, option: str) -> str:
     return text
 
 
-def describe_visuals(side: Side, video_frames: int) -> str:
+def describe_visuals(side: AnnotationSide, video_frames: int) -> str:
     """How the attached visuals are announced in the prompt (videos are sent as frames)."""
     parts = []
     if side.images:
@@ -59,10 +56,11 @@ class Templates:
             target = query if template else _default("target.txt")
         return cls(query, target)
 
-    def render(self, side_name: str, side: Side, video_frames: int = 8) -> str:
-        text = self.query if side_name == "qry" else self.target
+    def render(self, side_name: str, side: AnnotationSide, video_frames: int = 8) -> str:
+        """The prompt for one side; `side_name` ("query" or "target") is also its {role}."""
+        text = self.query if side_name == "query" else self.target
         return (text.replace("{visuals}", describe_visuals(side, video_frames))
-                .replace("{role}", ROLES[side_name])
+                .replace("{role}", side_name)
                 .replace("{text}", side.text.strip() or "(no text)")).strip()
 
     def digest(self) -> str:

@@ -1,10 +1,12 @@
 """Embedding inputs: what a user hands us, validated and loaded into PIL images.
 
 Paths are read here and only here, with the checks that turn bad files into `InputError`s
-that name the row and field (missing, unreadable, corrupt, unsupported, too many pixels).
+that name the row and field (missing, unreadable, truncated, unsupported, too many pixels, too
+elongated). The limits are documented in docs/limits.md.
 """
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -19,6 +21,11 @@ from umer1.utils.errors import InputError
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 # Refuse images with more pixels than this before decoding them (decompression bombs).
 DEFAULT_MAX_IMAGE_PIXELS = 64_000_000
+# The Qwen2-VL processor (and qwen-vl-utils) refuses a longer/shorter side ratio above 200.
+MAX_ASPECT_RATIO = 200
+# The fields of an input row; `read_embed_inputs` also accepts a row `id`.
+INPUT_FIELDS = ("text", "image", "images", "video")
+EMBED_FIELDS = INPUT_FIELDS + ("id",)
 
 ImageLike = Any  # a path (str / Path) or a PIL image
 
@@ -48,10 +55,17 @@ def as_input(x: Any) -> EmbedInput:
                      "a PIL image, a dict with text/image/video, or an EmbedInput")
 
 
-def input_from_row(row: dict, base_dir: str | Path | None = None) -> EmbedInput:
-    """An EmbedInput from a JSON row; relative paths are taken from `base_dir`."""
+def input_from_row(row: dict, base_dir: str | Path | None = None,
+                   known_fields: Iterable[str] | None = None) -> EmbedInput:
+    """An EmbedInput from a JSON row; relative paths are taken from `base_dir`.
+
+    With `known_fields`, any other field is an InputError naming it, so a misspelt "imgae"
+    is not silently dropped (the row would be embedded as text only).
+    """
     if not isinstance(row, dict):
         raise InputError("a row must be a JSON object")
+    if known_fields is not None:
+        check_fields(row, known_fields)
     text = row.get("text", "")
     if text is None:
         text = ""
@@ -79,6 +93,17 @@ def input_from_row(row: dict, base_dir: str | Path | None = None) -> EmbedInput:
     if item.is_empty():
         raise InputError("empty input: no text, image or video", field="text")
     return item
+
+
+def check_fields(row: dict, known_fields: Iterable[str]) -> None:
+    """An InputError naming the first field of `row` not in `known_fields`."""
+    known = tuple(known_fields)
+    for key in row:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise InputError(f"unknown field{hint}; a row may have {', '.join(known)}",
+                             field=str(key))
 
 
 def _resolve(path: str, base_dir: str | Path | None) -> str:
@@ -109,16 +134,38 @@ def frame_files(folder: str | Path, field_name: str = "video") -> list[str]:
 
 def check_image_file(path: str, field_name: str = "image",
                      max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> None:
-    """Cheap validation without decoding pixels: exists, is an image, passes integrity checks."""
-    load_image(path, field_name, max_pixels, verify_only=True)
+    """The up-front check: exists, is an image within the caps, and decodes to the last pixel
+    (a truncated JPEG passes a header check and would fail mid-training instead)."""
+    load_image(path, field_name, max_pixels, convert=False)
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """8-bit RGB. 16-bit, 32-bit integer and float images (modes I;16*, I, F) are scaled into
+    0..255, not clipped (Pillow's own conversion turns every value above 255 white): I;16 from
+    its 16-bit range; I and F from the range their largest value implies (1 for floats up to
+    1.0, else 255, else 65535, else that value)."""
+    if im.mode not in ("I", "F") and not im.mode.startswith("I;16"):
+        return im.convert("RGB")
+    import numpy as np
+    a = np.nan_to_num(np.asarray(im, dtype=np.float64))
+    top = float(a.max()) if a.size else 0.0
+    if im.mode.startswith("I;16"):
+        scale = 65535.0
+    elif im.mode == "F" and top <= 1.0:
+        scale = 1.0
+    else:
+        scale = next((r for r in (255.0, 65535.0) if top <= r), top)
+    a = np.clip(a * (255.0 / scale), 0, 255).round().astype(np.uint8)
+    return Image.fromarray(a, mode="L").convert("RGB")
 
 
 def load_image(image: ImageLike, field_name: str = "image",
-               max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS, verify_only: bool = False):
-    """A decoded RGB PIL image, or an InputError that says what is wrong with it."""
+               max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS, convert: bool = True):
+    """A decoded RGB PIL image, or an InputError that says what is wrong with it.
+    `convert=False` decodes and checks only (returns None)."""
     if isinstance(image, Image.Image):
         _check_pixels(image.size, "the image", field_name, max_pixels)
-        return image.convert("RGB")
+        return to_rgb(image)
     path = str(image)
     if Path(path).suffix.lower() not in IMAGE_SUFFIXES:
         raise InputError(f"unsupported file type {Path(path).suffix or '(none)'!r} for {path}; "
@@ -128,23 +175,29 @@ def load_image(image: ImageLike, field_name: str = "image",
     try:
         with Image.open(path) as im:
             _check_pixels(im.size, path, field_name, max_pixels)
-            if verify_only:
-                im.verify()
-                return None
-            im.load()
-            return im.convert("RGB")
+            im.load()   # every pixel: a truncated or corrupt file fails here, naming itself
+            return to_rgb(im) if convert else None
     except InputError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise InputError(f"cannot read image {path}: {exc}", field=field_name) from None
+    except Image.DecompressionBombError:   # Pillow's own cap, met before ours could look
+        raise InputError(f"{path} is over the pixel cap of {max_pixels} (Pillow refuses it as "
+                         "a possible decompression bomb)", field=field_name,
+                         kind="image_too_large") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"cannot read image {path}: {exc}", field=field_name,
+                         kind="invalid_image") from None
 
 
 def _check_pixels(size, name, field_name, max_pixels):
-    if size[0] * size[1] > max_pixels:
-        raise InputError(f"{name} has {size[0]}x{size[1]} pixels, over the cap of {max_pixels}",
-                         field=field_name)
-    if size[0] < 1 or size[1] < 1:
-        raise InputError(f"{name} has no pixels", field=field_name)
+    w, h = size
+    if w < 1 or h < 1:
+        raise InputError(f"{name} has no pixels", field=field_name, kind="invalid_image")
+    if w * h > max_pixels:
+        raise InputError(f"{name} has {w}x{h} pixels, over the pixel cap of {max_pixels}",
+                         field=field_name, kind="image_too_large")
+    if max(w, h) / min(w, h) > MAX_ASPECT_RATIO:
+        raise InputError(f"{name} is {w}x{h} pixels, an aspect ratio over the limit of "
+                         f"{MAX_ASPECT_RATIO}:1", field=field_name, kind="invalid_image")
 
 
 def sample_frames(frames: list, n: int) -> list:
@@ -173,14 +226,26 @@ def validate(item: EmbedInput, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> No
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """(row number from 1, object) for each non-blank line; malformed JSON names its row."""
+    """(row number from 1, object) for each non-blank line; malformed JSON or text that is not
+    UTF-8 (a UTF-16 export, say) names its row. A UTF-8 byte-order mark is allowed."""
     path = Path(path)
     try:
-        fh = path.open(encoding="utf-8")
+        fh = path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror or exc}", file=str(path)) from None
     with fh:
-        for n, line in enumerate(fh, start=1):
+        for n, raw in enumerate(fh, start=1):
+            if n == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise InputError("the file is UTF-16 (it starts with a UTF-16 byte-order mark); "
+                                 "save it as UTF-8", file=str(path), row=1)
+            try:
+                line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"not UTF-8 text (byte {exc.start + 1} of the line); save the "
+                                 "file as UTF-8", file=str(path), row=n) from None
+            if "\x00" in line:
+                raise InputError("NUL characters in the line: the file looks like UTF-16; save "
+                                 "it as UTF-8", file=str(path), row=n)
             if not line.strip():
                 continue
             try:
@@ -200,7 +265,7 @@ def read_embed_inputs(path: str | Path, max_pixels: int = DEFAULT_MAX_IMAGE_PIXE
     items = []
     for n, row in read_jsonl(path):
         try:
-            item = input_from_row(row, base_dir=path.parent)
+            item = input_from_row(row, base_dir=path.parent, known_fields=EMBED_FIELDS)
             if check_files:
                 validate(item, max_pixels)
         except InputError as exc:

@@ -15,6 +15,8 @@ from umer1.engine.positions import disc_positions, gather, normalize
 from umer1.utils.errors import InputError
 from umer1.engine.generation import Generated, generate_with_capture
 from umer1.engine.inputs import DEFAULT_MAX_IMAGE_PIXELS, EmbedInput, as_input, iter_chunks
+from umer1.engine.loading import (check_device, check_model_source, check_tokenizer_files, loading,
+                                  parse_dtype)
 from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, GenParams, Mode, parse_mode
 from umer1.engine.processing import length_key, load_prompt, processor_batch
 from umer1.utils.progress import progress
@@ -36,16 +38,6 @@ class GenerationOutput:
     found: np.ndarray
     num_tokens: np.ndarray
     disc_embeddings: np.ndarray   # from the same prefill, free of charge
-
-
-def _resolve_dtype(dtype):
-    if dtype is None or dtype == "auto" or isinstance(dtype, torch.dtype):
-        return dtype
-    try:
-        return {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
-                "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}[dtype]
-    except KeyError:
-        raise ValueError(f"unknown dtype {dtype!r}") from None
 
 
 class UMEModel:
@@ -74,32 +66,40 @@ class UMEModel:
         from the adapter's `base_model_name_or_path`). `add_missing_tokens` adds and
         initialises `<gen_emb>`/`<disc_emb>` for a base model that lacks them (to train it).
         Keyword overrides replace fields of the saved EmbeddingSettings (e.g. max_pixels).
+        Everything a user names is checked before weights are read (docs/limits.md).
         """
         path = str(name_or_path)
+        torch_dtype = parse_dtype(dtype)
+        check_device(device)
         if adapter is None and (Path(path) / "adapter_config.json").is_file():
             import json
             adapter = path
             path = json.loads((Path(path) / "adapter_config.json").read_text())["base_model_name_or_path"]
+        if adapter is not None and not (Path(adapter) / "adapter_config.json").is_file():
+            raise InputError("no adapter_config.json: not a PEFT adapter folder", file=str(adapter))
+        local = check_model_source(path)
+        if local:
+            check_tokenizer_files(path)
         hub = dict(revision=revision) if revision else {}
-        try:
+        with loading("model config", path):
             config = AutoConfig.from_pretrained(path, **hub)
-        except OSError as exc:
-            raise InputError(f"cannot load a model from {path}: {str(exc).splitlines()[0]}") from None
         try:
             backbone = backbone_for_model_type(config.model_type)
         except ValueError as exc:
             raise InputError(str(exc), file=path) from None
-        processor = AutoProcessor.from_pretrained(path, **hub)
+        with loading("processor", path):
+            processor = AutoProcessor.from_pretrained(path, **hub)
         if not has_embedding_tokens(processor.tokenizer) and not add_missing_tokens:
             raise InputError("the tokenizer has no <gen_emb> / <disc_emb> tokens, so this is not a "
                              "UME model; to train one from this base model, load it with "
                              "add_missing_tokens=True", file=path)
         kwargs = dict(**hub)
-        if dtype is not None:
-            kwargs["dtype"] = _resolve_dtype(dtype)
+        if torch_dtype is not None:
+            kwargs["dtype"] = torch_dtype
         if attn_implementation:
             kwargs["attn_implementation"] = attn_implementation
-        model = backbone.model_class.from_pretrained(path, **kwargs)
+        with loading("weights", path):
+            model = backbone.model_class.from_pretrained(path, **kwargs)
         if add_missing_tokens:
             add_embedding_tokens(processor.tokenizer, model)
         if adapter is not None:

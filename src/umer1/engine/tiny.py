@@ -5,6 +5,7 @@ directory holds a transformers model, a processor and `umer1.json`, nothing spec
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -15,6 +16,7 @@ from umer1.engine.prompts import CHAT_TEMPLATE
 from umer1.engine.settings import EmbeddingSettings
 from umer1.engine.vocab import QWEN2_VL_SPECIAL_TOKENS, build_tokenizer, compact_tokenizer
 from umer1.engine.tokens import add_embedding_tokens, init_embedding_rows
+from umer1.utils.errors import InputError
 
 QWEN2_VL_VOCAB_ROWS = 151936  # the released embedding matrix; no resize needed for two tokens
 
@@ -28,6 +30,34 @@ def build_processor(backbone, tokenizer, settings: EmbeddingSettings):
                                     video_processor=video_processor, chat_template=CHAT_TEMPLATE)
 
 
+@dataclass(frozen=True)
+class TinyModelOptions:
+    """What `umer1 tiny-model` asks for; `write_tiny_model` makes it."""
+    out_dir: str
+    backbone: str = "qwen2_vl"
+    tokenizer: str = "compact"
+    seed: int = 0
+    hidden_size: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    num_kv_heads: int = 2
+    vision_depth: int = 2
+    vision_dim: int = 32
+
+
+def write_tiny_model(options: TinyModelOptions) -> Path:
+    return make_tiny_model(**asdict(options))
+
+
+def _check_out_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder; a model is written as a folder", file=str(out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder: {exc.strerror or exc}", file=str(out)) from None
+
+
 def make_tiny_model(out_dir: str | Path, *, backbone: str = "qwen2_vl", tokenizer: str = "compact",
                     seed: int = 0, hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4,
                     num_kv_heads: int = 2, vision_depth: int = 2, vision_dim: int = 32,
@@ -38,6 +68,11 @@ def make_tiny_model(out_dir: str | Path, *, backbone: str = "qwen2_vl", tokenize
     `extra_corpus`: more text for the compact vocabulary to learn merges from (words of the
     training data become single tokens, so sequences are shorter).
     """
+    if hidden_size % num_heads or (hidden_size // num_heads) % 8:
+        raise InputError("hidden-size / heads must be a multiple of 8 (the rotary sections)",
+                         field="hidden_size")
+    out = Path(out_dir)
+    _check_out_dir(out)        # before minutes of tokenizer building, not after
     bb = get_backbone(backbone)
     settings = settings or EmbeddingSettings(max_pixels=256 * 28 * 28, video_max_pixels=16 * 28 * 28)
     if extra_corpus and tokenizer == "compact":
@@ -56,8 +91,6 @@ def make_tiny_model(out_dir: str | Path, *, backbone: str = "qwen2_vl", tokenize
     model.generation_config = GenerationConfig(
         eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]], pad_token_id=ids["<|endoftext|>"],
         bos_token_id=ids["<|endoftext|>"], do_sample=False)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     build_processor(bb, tok, settings).save_pretrained(out)
     settings.save(out)

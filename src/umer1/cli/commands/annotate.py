@@ -48,94 +48,39 @@ def add_arguments(p):
     p.add_argument("--no-progress", action="store_true")
 
 
-def _paths(output: str):
-    from pathlib import Path
-    out = Path(output)
-    stem = out.name[:-len(".jsonl")] if out.name.endswith(".jsonl") else out.name
-    return (out.with_name(out.name + ".journal"), out.with_name(stem + ".rejects.jsonl"),
-            out.with_name(stem + ".summary.json"))
-
-
-def _teacher(args, stop):
-    import os
-
-    from umer1.annotate.teachers import HFTeacher, OpenAITeacher, parse_teacher, split_openai
-    from umer1.cli.commands._env import secret_from_env
-    kind, rest = parse_teacher(args.teacher)
-    if kind == "hf":
-        return HFTeacher(rest, device=args.device, dtype=args.dtype, max_new_tokens=args.max_tokens,
-                         temperature=args.temperature, seed=args.seed,
-                         max_image_pixels=args.max_image_pixels)
-    base, model = split_openai(rest)
-    key = secret_from_env(args.api_key_env) if args.api_key_env else os.environ.get("OPENAI_API_KEY")
-    return OpenAITeacher(base, model, api_key=key, timeout=args.timeout,
-                         max_retries=args.max_retries, backoff_base=args.retry_base_delay,
-                         max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed,
-                         max_image_pixels=args.max_image_pixels, concurrency=args.concurrency,
-                         stop=stop)
-
-
 def run(args) -> int:
     import logging
+    import os
     import sys
-    import threading
-    from pathlib import Path
 
-    from umer1.annotate.filters import FilterConfig, Filters, load_encoder, tokenizer_encoder
-    from umer1.annotate.journal import Journal
-    from umer1.annotate.pairs import read_pairs
-    from umer1.annotate.runner import Annotator, finalise
+    from umer1.annotate.filters import FilterConfig
+    from umer1.annotate.job import AnnotateOptions, OutputPaths, annotate_file
     from umer1.annotate.teachers import TeacherFatal
-    from umer1.annotate.templates import Templates
-    from umer1.utils.errors import InputError
+    from umer1.cli.commands._env import secret_from_env
+    from umer1.engine.params import GenParams
 
     if not getattr(args, "verbose", False):   # one INFO line per request otherwise
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    if args.concurrency < 1:
-        raise InputError("must be at least 1", field="--concurrency")
-    if Path(args.output).resolve() == Path(args.input).resolve():
-        raise InputError("the output would overwrite the input", field="--output")
-    # Everything a user can get wrong is checked before the first request.
-    image_root = Path(args.image_root) if args.image_root else Path(args.input).parent
-    pairs = read_pairs(args.input, layout=args.format, image_root=image_root,
-                       dataset_name=args.dataset_name)
-    templates = Templates.load(args.template, args.target_template)
-    journal_path, rejects, summary = _paths(args.output)
-    if args.tokenizer == "teacher" and not args.teacher.startswith("hf:"):
-        raise InputError("'teacher' needs an hf: teacher", field="--tokenizer")
-    stop = threading.Event()
-    teacher = _teacher(args, stop)
-    encode = (tokenizer_encoder(teacher.tokenizer) if args.tokenizer == "teacher"
-              else load_encoder(args.tokenizer))
-    config = FilterConfig(max_reasoning_tokens=args.max_reasoning_tokens,
-                          max_repeat_span=args.max_repeat_span)
-    if args.restart and journal_path.exists():
-        journal_path.unlink()
-    journal = Journal(journal_path, {
-        # the server's address may change between runs; the model and its sampling may not
-        "teacher": {k: v for k, v in teacher.describe().items() if k != "url"},
-        "templates": templates.digest(), "filters": config.as_dict(),
-        "tokenizer": args.tokenizer, "seed": args.seed, "video_frames": args.video_frames,
-        "max_image_pixels": args.max_image_pixels})
-    annotator = Annotator(teacher, templates, Filters(config, encode), journal, image_root,
-                          concurrency=args.concurrency, video_frames=args.video_frames,
-                          retry_errors=args.retry_errors, show_progress=not args.no_progress,
-                          stop=stop)
+    key = secret_from_env(args.api_key_env) if args.api_key_env else os.environ.get("OPENAI_API_KEY")
+    opts = AnnotateOptions(
+        teacher=args.teacher, input=args.input, output=args.output, layout=args.format,
+        image_root=args.image_root, dataset_name=args.dataset_name, concurrency=args.concurrency,
+        api_key=key, template=args.template, target_template=args.target_template,
+        filters=FilterConfig(max_reasoning_tokens=args.max_reasoning_tokens,
+                             max_repeat_span=args.max_repeat_span),
+        tokenizer=args.tokenizer,
+        gen=GenParams(max_new_tokens=args.max_tokens, temperature=args.temperature),
+        seed=args.seed, timeout=args.timeout, max_retries=args.max_retries,
+        retry_base_delay=args.retry_base_delay, video_frames=args.video_frames,
+        max_image_pixels=args.max_image_pixels, device=args.device, dtype=args.dtype,
+        retry_errors=args.retry_errors, restart=args.restart, show_progress=not args.no_progress)
     try:
-        stats = annotator.run(pairs)
+        result = annotate_file(opts)
     except TeacherFatal as exc:
-        print(f"error: {' '.join(str(exc).split())}; finished sides are kept in {journal_path}, "
-              "run the same command again to resume", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        teacher.close()
-        journal.close()
-    result = finalise(pairs, journal, args.output, rejects=rejects, summary=summary,
-                      extra={"teacher": teacher.describe(), "input": str(args.input),
-                             "this_run": {"sides_asked": stats.asked,
-                                          "sides_already_done": stats.already_done,
-                                          "elapsed_s": round(stats.elapsed_s, 3)}})
     print(f"wrote {result['pairs_written']} of {result['pairs']} pairs to {args.output} "
-          f"(filtered {sum(result['filtered'].values())} sides, errors {sum(result['errors'].values())}, "
-          f"{result['requests']} requests); summary in {summary}")
+          f"(filtered {sum(result['filtered'].values())} sides, errors "
+          f"{sum(result['errors'].values())}, {result['requests']} requests); summary in "
+          f"{OutputPaths.of(args.output).summary}")
     return 0

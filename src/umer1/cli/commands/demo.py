@@ -18,11 +18,9 @@ def run(args) -> int:
     from umer1.utils.config import load_config
     from umer1.experiments.demo import DemoConfig, run_demo
 
-    cfg = load_config(DemoConfig, args.config, args.overrides)
-    if args.minutes is not None:
-        cfg.minutes = args.minutes
-    if args.seed is not None:
-        cfg.seed = args.seed
+    shortcuts = [f"{k}={v}" for k, v in (("minutes", args.minutes), ("seed", args.seed))
+                 if v is not None]
+    cfg = load_config(DemoConfig, args.config, [*args.overrides, *shortcuts])
     summary = run_demo(args.out, cfg)
     rep = summary["report"]
     print()

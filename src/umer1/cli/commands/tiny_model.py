@@ -21,14 +21,11 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from umer1.engine.tiny import make_tiny_model
-    from umer1.utils.errors import InputError
-    if args.hidden_size % args.heads or (args.hidden_size // args.heads) % 8:
-        raise InputError("hidden-size / heads must be a multiple of 8 (the rotary sections)",
-                         field="--hidden-size")
-    out = make_tiny_model(args.out_dir, backbone=args.backbone, tokenizer=args.tokenizer,
-                          seed=args.seed, hidden_size=args.hidden_size, num_layers=args.layers,
-                          num_heads=args.heads, num_kv_heads=args.kv_heads,
-                          vision_depth=args.vision_depth, vision_dim=args.vision_dim)
-    print(f"wrote a tiny {args.backbone} model ({args.tokenizer} tokenizer) to {out}")
+    from umer1.engine.tiny import TinyModelOptions, write_tiny_model
+    opts = TinyModelOptions(args.out_dir, backbone=args.backbone, tokenizer=args.tokenizer,
+                            seed=args.seed, hidden_size=args.hidden_size, num_layers=args.layers,
+                            num_heads=args.heads, num_kv_heads=args.kv_heads,
+                            vision_depth=args.vision_depth, vision_dim=args.vision_dim)
+    out = write_tiny_model(opts)
+    print(f"wrote a tiny {opts.backbone} model ({opts.tokenizer} tokenizer) to {out}")
     return 0
