@@ -15,7 +15,8 @@ def add_arguments(p):
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
-    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--top-p", type=float, default=1.0, help="1 = off")
+    p.add_argument("--top-k", type=int, default=0, help="0 = off (never the checkpoint's own)")
     p.add_argument("--num-samples", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", default=None, help="float32, bfloat16, float16 or auto")
@@ -33,7 +34,8 @@ def run(args) -> int:
         model=args.model, input=args.input, output=args.output, mode=args.mode, texts=args.texts,
         batch_size=args.batch_size,
         gen=GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature,
-                      top_p=args.top_p, num_samples=args.num_samples, seed=args.seed),
+                      top_p=args.top_p, top_k=args.top_k, num_samples=args.num_samples,
+                      seed=args.seed),
         dtype=args.dtype, device=args.device, attn_implementation=args.attn_implementation,
         adapter=args.adapter, show_progress=not args.no_progress)
     result = embed_file(opts)
