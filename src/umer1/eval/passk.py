@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from umer1.eval.runner import rank
+from umer1.eval.ranking import rank
 
 
 def sample_correct(q_samples: np.ndarray, c: np.ndarray, pools, labels: Sequence[Mapping]) -> np.ndarray:
