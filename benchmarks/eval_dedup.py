@@ -49,7 +49,8 @@ def _naive(model: UMEModel, data, batch_size: int) -> float:
     for i, pool in enumerate(data.pools):
         q = model.encode([data.queries[i]], mode="disc", batch_size=batch_size)
         c = model.encode([data.candidates[j] for j in pool], mode="disc", batch_size=batch_size)
-        order = rank_order(c @ q[0])
+        gold = {p: data.labels[i][j] for p, j in enumerate(pool) if j in data.labels[i]}
+        order = rank_order(c @ q[0], gold)     # ties rank against the gold, as the runner's
         per.append(query_metrics([pool[j] for j in order], data.labels[i]))
     return mean_metrics(per)["hit@1"]
 

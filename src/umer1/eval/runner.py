@@ -9,10 +9,10 @@ import numpy as np
 
 from umer1.engine.params import EmbedSpec, Mode
 from umer1.eval.metrics import mean_metrics, query_metrics
-from umer1.eval.ranking import at_chance, chance_level, rank
+from umer1.eval.ranking import at_chance, chance_level, rank, tied_top
 from umer1.eval.readers import TaskData
 from umer1.eval.registry import TaskSpec
-from umer1.store import Embedder
+from umer1.store import Embedder, NonFiniteEmbedding
 from umer1.utils.errors import InputError
 
 
@@ -34,6 +34,7 @@ class TaskResult:
     found_rate: dict[str, float] = field(default_factory=dict)
     data: TaskData | None = None        # dropped once the prediction file is written
     ranking: str = "global"
+    tied_top: int = 0                   # queries whose best score is shared (see ranking.tied_top)
 
     @property
     def main(self) -> float:
@@ -55,28 +56,53 @@ def candidate_subset(data: TaskData) -> list[int]:
 def embed_task(embedder: Embedder, spec: TaskSpec, data: TaskData, qspec: EmbedSpec,
                cspec: EmbedSpec):
     """(query embeddings, candidate embeddings (rows of unused candidates zero), found flags)."""
-    try:
-        q, q_found = embedder.embed(data.queries, qspec, desc=f"{spec.name} queries [{qspec.mode}]")
-        sub = candidate_subset(data)
-        c_sub, c_found = embedder.embed([data.candidates[j] for j in sub], cspec,
-                                        desc=f"{spec.name} candidates [{cspec.mode}]")
-    except InputError as exc:
-        raise exc.located(file=data.files[0] if data.files else spec.name) from None
+    sub = candidate_subset(data)
+    q, q_found = _embed(embedder, spec, data, data.queries, data.query_ids, "query", qspec)
+    c_sub, c_found = _embed(embedder, spec, data, [data.candidates[j] for j in sub],
+                            [data.candidate_ids[j] for j in sub], "candidate", cspec)
     c = np.zeros((len(data.candidates),) + c_sub.shape[1:], np.float32)
     c[sub] = c_sub
     return q, c, q_found, c_found
 
 
+def _embed(embedder: Embedder, spec: TaskSpec, data: TaskData, items, ids, side: str,
+           how: EmbedSpec):
+    try:
+        return embedder.embed(items, how, desc=f"{spec.name} {side} [{how.mode}]")
+    except NonFiniteEmbedding as exc:
+        raise _not_finite(spec, data, side, ids[exc.index], str(how.mode)) from None
+    except InputError as exc:
+        raise exc.located(file=data.files[0] if data.files else spec.name) from None
+
+
+def _not_finite(spec: TaskSpec, data: TaskData, side: str, uid: str, mode: str) -> InputError:
+    return InputError(f"task {spec.name}: the {mode} embedding of {side} {uid!r} is not finite "
+                      "(NaN or inf); the model, its dtype or its checkpoint is broken",
+                      file=data.files[0] if data.files else None)
+
+
+def check_finite(spec: TaskSpec, data: TaskData, q: np.ndarray, c: np.ndarray, qmode: str,
+                 cmode: str) -> None:
+    """Refuse to rank NaN or inf embeddings (their order would be arbitrary), naming the input."""
+    for side, emb, ids, mode in (("query", q, data.query_ids, qmode),
+                                 ("candidate", c, data.candidate_ids, cmode)):
+        bad = np.flatnonzero(~np.isfinite(emb.reshape(len(emb), -1)).all(axis=1))
+        if bad.size:
+            raise _not_finite(spec, data, side, ids[int(bad[0])], mode)
+
+
 def score_task(spec: TaskSpec, data: TaskData, q: np.ndarray, c: np.ndarray, qmode: str, cmode: str,
                seconds: float = 0.0, found_rate: dict | None = None, seed: int = 0) -> TaskResult:
-    preds, scores = rank(q, c, data.pools)
+    check_finite(spec, data, q, c, qmode, cmode)
+    preds, scores = rank(q, c, data.pools, data.labels)
     per_query = [query_metrics(p, lab, graded=data.graded) for p, lab in zip(preds, data.labels)]
     metrics = mean_metrics(per_query) if per_query else {}
     chance = chance_level(spec, data, seed)
     score = metrics.get(spec.metric, 0.0)
     return TaskResult(spec, qmode, cmode, metrics, per_query, preds, scores, len(preds), data.num_data,
                       chance, at_chance(score, chance, len(preds)), data.revision, seconds,
-                      found_rate or {}, data, "global" if data.pools is None else "local")
+                      found_rate or {}, data, "global" if data.pools is None else "local",
+                      tied_top(scores))
 
 
 def evaluate_task(embedder: Embedder, spec: TaskSpec, data: TaskData, qspec: EmbedSpec,

@@ -15,7 +15,7 @@ from umer1.engine.inputs import EmbedInput, input_from_row, read_jsonl, validate
 from umer1.engine.params import EmbedSpec, GenParams, Mode, parse_mode
 from umer1.index.faiss_index import MANIFEST, EmbeddingIndex
 from umer1.index.identity import model_identity
-from umer1.store import Embedder
+from umer1.store import Embedder, NonFiniteEmbedding
 from umer1.utils.errors import InputError
 
 WORK_DIR = ".pending"
@@ -80,7 +80,12 @@ def add_corpus(index_dir: str | Path, model, input_path: str | Path, *, mode: Mo
     embedder = Embedder(model, work, batch_size=batch_size, flush_every=chunk_size,
                         show_progress=show_progress)
     spec = EmbedSpec(index.mode, gen or GenParams())
-    vectors, _ = embedder.embed(corpus.items, spec, desc=f"embed ({index.mode})")
+    try:
+        vectors, _ = embedder.embed(corpus.items, spec, desc=f"embed ({index.mode})")
+    except NonFiniteEmbedding as exc:
+        raise InputError("the embedding of this row is not finite (NaN or inf); the model, its "
+                         "dtype or its checkpoint is broken", file=str(input_path),
+                         row=corpus.rows[exc.index]) from None
     index.add(vectors, corpus.ids, corpus.metadata)
     index.save(index_dir)
     if cache_dir is None:

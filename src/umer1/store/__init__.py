@@ -2,6 +2,6 @@
 resumable, keyed by the model fingerprint (`umer1.engine.fingerprint`) and the embedding spec."""
 from umer1.store.cache import EmbeddingCache, cache_key
 from umer1.store.content import content_key
-from umer1.store.embedder import Embedder
+from umer1.store.embedder import Embedder, NonFiniteEmbedding
 
-__all__ = ["Embedder", "EmbeddingCache", "cache_key", "content_key"]
+__all__ = ["Embedder", "NonFiniteEmbedding", "EmbeddingCache", "cache_key", "content_key"]

@@ -26,6 +26,16 @@ from umer1.utils.errors import InputError
 from umer1.utils.progress import progress
 
 
+class NonFiniteEmbedding(InputError):
+    """An embedding with NaN or inf: never cached; `index` is the input's position in the
+    `items` given to `Embedder.embed`, for the caller to name it."""
+
+    def __init__(self, index: int):
+        super().__init__(f"input {index}: its embedding is not finite (NaN or inf); the model, "
+                         "its dtype or its checkpoint is broken")
+        self.index = index
+
+
 class Embedder:
     """`embed(items, spec)`: (embeddings, found flags) in the order of `items`, cached."""
 
@@ -82,6 +92,10 @@ class Embedder:
             for c, start in enumerate(range(0, len(missing), step)):
                 chunk = missing[start:start + step]
                 emb, found, disc = self._embed_chunk([items[first[k]] for k in chunk], spec, c)
+                for a in (emb, disc):
+                    bad = _non_finite_rows(a)
+                    if bad.size:
+                        raise NonFiniteEmbedding(first[chunk[int(bad[0])]])
                 cache.put(chunk, emb, found, write=self.is_main)
                 if disc_cache is not None:
                     new = [i for i, k in enumerate(chunk) if k not in disc_cache]
@@ -133,3 +147,9 @@ class Embedder:
         box = [obj]
         broadcast_object_list(box, from_process=0)
         return box[0]
+
+
+def _non_finite_rows(a: np.ndarray | None) -> np.ndarray:
+    if a is None:
+        return np.zeros(0, int)
+    return np.flatnonzero(~np.isfinite(a.reshape(len(a), -1)).all(axis=1))
