@@ -22,9 +22,9 @@ if __package__ in (None, ""):
 from benchmarks.common import paired_median_times, row  # noqa: E402
 
 from umer1 import UMEModel  # noqa: E402
-from umer1.eval.metrics import mean_metrics, query_metrics, rank_order  # noqa: E402
-from umer1.eval.runner import Embedder, ModeSpec, evaluate_task  # noqa: E402
-from umer1.eval.tasks import TaskSpec, load_task  # noqa: E402
+from umer1.engine.params import EmbedSpec  # noqa: E402
+from umer1.eval import TaskSpec, evaluate_task, load_task, mean_metrics, query_metrics, rank_order  # noqa: E402
+from umer1.store import Embedder  # noqa: E402
 from umer1.engine.tiny import make_tiny_model  # noqa: E402
 
 
@@ -49,7 +49,8 @@ def _naive(model: UMEModel, data, batch_size: int) -> float:
     for i, pool in enumerate(data.pools):
         q = model.encode([data.queries[i]], mode="disc", batch_size=batch_size)
         c = model.encode([data.candidates[j] for j in pool], mode="disc", batch_size=batch_size)
-        order = rank_order(c @ q[0])
+        gold = {p: data.labels[i][j] for p, j in enumerate(pool) if j in data.labels[i]}
+        order = rank_order(c @ q[0], gold)     # ties rank against the gold, as the runner's
         per.append(query_metrics([pool[j] for j in order], data.labels[i]))
     return mean_metrics(per)["hit@1"]
 
@@ -68,7 +69,7 @@ def run(quick: bool = False) -> dict:
 
     def dedup():   # a fresh cache each time: this measures embedding, not cache reads
         emb = Embedder(model, tmp / f"cache{next(counter)}", batch_size=batch_size, show_progress=False)
-        scores["dedup"] = evaluate_task(emb, spec, data, ModeSpec("disc"), ModeSpec("disc")).metrics["hit@1"]
+        scores["dedup"] = evaluate_task(emb, spec, data, EmbedSpec(), EmbedSpec()).metrics["hit@1"]
 
     def naive():
         scores["naive"] = _naive(model, data, batch_size)

@@ -73,3 +73,15 @@ def test_two_processes_match_one(tiny_model_dir, data_root, tmp_path):
     import numpy as np
     keys = [k for f in (tmp_path / "two" / "cache").glob("*/shard-*.npz") for k in np.load(f)["keys"]]
     assert len(keys) == len(set(keys)) == 17
+
+
+def test_each_task_is_read_once_per_run(tiny_model_dir, data_root, tmp_path, monkeypatch):
+    from umer1.eval.readers import LAYOUTS, Layout
+    reads = []
+    for name, layout in list(LAYOUTS.items()):
+        def counting(spec, *a, _read=layout.read, **kw):
+            reads.append(spec.name)
+            return _read(spec, *a, **kw)
+        monkeypatch.setitem(LAYOUTS, name, Layout(counting, layout.missing))
+    assert run_eval(tiny_model_dir, data_root, tmp_path / "o", "--mode", "disc") == 0
+    assert sorted(reads) == ["TinyCls", "TinyDoc", "TinyPairs", "TinyVid"]

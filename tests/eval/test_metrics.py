@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from umer1.eval.metrics import label_relevance, mean_metrics, query_metrics, rank_order
+from umer1.eval.metrics import label_relevance, mean_metrics, query_metrics
+from umer1.eval.ranking import rank_order
 
 L2 = math.log2
 

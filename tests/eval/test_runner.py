@@ -5,9 +5,16 @@ import numpy as np
 import pytest
 
 from umer1.utils.errors import InputError
-from umer1.eval.runner import Embedder, ModeSpec, evaluate_task, rank
-from umer1.eval.suite import EvalOptions, evaluate, mode_pairs
-from umer1.eval.tasks import TaskSpec, load_task, resolve_tasks
+from umer1.engine.params import EmbedSpec, GenParams, Mode
+from umer1.eval import EvalOptions, TaskSpec, evaluate, evaluate_task, load_task, mode_pairs, rank
+from umer1.eval import resolve_tasks
+from umer1.store import Embedder
+
+DISC = EmbedSpec(Mode.DISC)
+
+
+def gen(max_new_tokens: int) -> EmbedSpec:
+    return EmbedSpec(Mode.GEN, GenParams(max_new_tokens=max_new_tokens))
 
 
 class Counting:
@@ -39,12 +46,12 @@ def test_shared_candidates_are_embedded_once(tiny_model, data_root, tmp_path, mo
     spec, data = image_task(data_root)
     count = Counting(tiny_model, monkeypatch)
     emb = Embedder(tiny_model, tmp_path / "cache", batch_size=8, show_progress=False)
-    r = evaluate_task(emb, spec, data, ModeSpec("disc"), ModeSpec("disc"))
+    r = evaluate_task(emb, spec, data, DISC, DISC)
     assert count.inputs["encode"] == 4 + 5               # Q + C, not Q x C = 20
     assert r.num_pred == 4 and 0 <= r.metrics["hit@1"] <= 1 and r.chance == pytest.approx(0.2)
     # the same inputs again: everything comes from the cache
     evaluate_task(Embedder(tiny_model, tmp_path / "cache", show_progress=False), spec, data,
-                  ModeSpec("disc"), ModeSpec("disc"))
+                  DISC, DISC)
     assert count.inputs["encode"] == 9
 
 
@@ -53,11 +60,11 @@ def test_greedy_gen_caches_the_disc_embeddings_of_its_prefill(tiny_model, data_r
     spec, data = image_task(data_root)
     count = Counting(tiny_model, monkeypatch)
     emb = Embedder(tiny_model, tmp_path / "cache", batch_size=8, show_progress=False)
-    evaluate_task(emb, spec, data, ModeSpec("gen", max_new_tokens=3), ModeSpec("gen", max_new_tokens=3))
-    free = evaluate_task(emb, spec, data, ModeSpec("disc"), ModeSpec("disc"))
+    evaluate_task(emb, spec, data, gen(3), gen(3))
+    free = evaluate_task(emb, spec, data, DISC, DISC)
     assert count.inputs["encode"] == 0, "disc came from the gen prefill, no second forward"
     fresh = evaluate_task(Embedder(tiny_model, tmp_path / "fresh", show_progress=False), spec, data,
-                          ModeSpec("disc"), ModeSpec("disc"))
+                          DISC, DISC)
     assert count.inputs["encode"] == 9 and fresh.metrics == pytest.approx(free.metrics)
 
 
@@ -70,24 +77,24 @@ def test_same_content_different_paths_share_one_embedding(tiny_model, data_root,
     items = [EmbedInput("x", images=[str(data_root / "images/c0.png")]),
              EmbedInput("x", images=[str(data_root / "images/copy_of_c0.png")]),
              EmbedInput("y", images=[str(data_root / "images/c0.png")])]
-    e, _ = emb.embed(items, ModeSpec("disc"))
+    e, _ = emb.embed(items, DISC)
     assert count.inputs["encode"] == 2 and np.array_equal(e[0], e[1]) and not np.array_equal(e[0], e[2])
 
 
 def test_resume_after_interruption(tiny_model, data_root, tmp_path, monkeypatch):
     spec, data = image_task(data_root)
     reference = evaluate_task(Embedder(tiny_model, tmp_path / "ref", show_progress=False),
-                              spec, data, ModeSpec("disc"), ModeSpec("disc"))
+                              spec, data, DISC, DISC)
     count = Counting(tiny_model, monkeypatch, fail_after=2)
     emb = Embedder(tiny_model, tmp_path / "cache", flush_every=2, show_progress=False)
     with pytest.raises(KeyboardInterrupt):
-        evaluate_task(emb, spec, data, ModeSpec("disc"), ModeSpec("disc"))
+        evaluate_task(emb, spec, data, DISC, DISC)
     assert count.inputs["encode"] == 4                    # two chunks of 2 queries, then killed
     assert len(list((tmp_path / "cache").glob("*/shard-*.npz"))) == 2
     assert not list((tmp_path / "cache").glob("*/.*tmp"))  # no partial shard
     count.fail_after = None
     emb = Embedder(tiny_model, tmp_path / "cache", flush_every=2, show_progress=False)
-    r = evaluate_task(emb, spec, data, ModeSpec("disc"), ModeSpec("disc"))
+    r = evaluate_task(emb, spec, data, DISC, DISC)
     assert count.inputs["encode"] == 4 + 5                # only the 5 candidates were left
     assert r.metrics == reference.metrics and r.predictions == reference.predictions
 
@@ -96,12 +103,12 @@ def test_cache_is_keyed_by_mode_and_settings(tiny_model, data_root, tmp_path, mo
     spec, data = image_task(data_root)
     count = Counting(tiny_model, monkeypatch)
     emb = Embedder(tiny_model, tmp_path / "cache", show_progress=False)
-    emb.embed(data.queries, ModeSpec("disc"))
-    emb.embed(data.queries, ModeSpec("gen", max_new_tokens=3))
-    emb.embed(data.queries, ModeSpec("gen", max_new_tokens=4))
+    emb.embed(data.queries, DISC)
+    emb.embed(data.queries, gen(3))
+    emb.embed(data.queries, gen(4))
     assert count.inputs == {"encode": 4, "generate": 8}
     monkeypatch.setattr(tiny_model.settings, "max_pixels", tiny_model.settings.max_pixels // 2)
-    Embedder(tiny_model, tmp_path / "cache", show_progress=False).embed(data.queries, ModeSpec("disc"))
+    Embedder(tiny_model, tmp_path / "cache", show_progress=False).embed(data.queries, DISC)
     assert count.inputs["encode"] == 8
 
 
@@ -126,7 +133,7 @@ def test_missing_media_file_is_an_input_error(tiny_model, data_root, tmp_path):
     (data_root / "images/c2.png").unlink()
     with pytest.raises(InputError, match="c2.png") as e:
         evaluate_task(Embedder(tiny_model, tmp_path / "c", show_progress=False), spec, data,
-                      ModeSpec("disc"), ModeSpec("disc"))
+                      DISC, DISC)
     assert e.value.file.endswith("test.jsonl")
     assert not list((tmp_path / "c").glob("*/shard-*"))
 
@@ -161,7 +168,7 @@ def test_suite_both_modes_oracle_and_passk(tiny_model, data_root, tmp_path, monk
 
 
 def test_chance_level_is_exact_for_the_main_metrics(data_root):
-    from umer1.eval.runner import chance_level
+    from umer1.eval.ranking import chance_level
     spec, data = image_task(data_root)
     assert chance_level(spec, data) == pytest.approx(1 / 5)
     specs, root = resolve_tasks(data_root / "tasks.yaml")

@@ -11,7 +11,7 @@ from PIL import Image
 
 from umer1.cli import main
 from umer1.utils.errors import InputError
-from umer1.eval.tasks import TaskSpec, load_registry, load_task, resolve_tasks
+from umer1.eval import TaskSpec, load_registry, load_task, resolve_tasks
 
 REPO = Path(__file__).resolve().parents[2]
 

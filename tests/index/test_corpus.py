@@ -75,3 +75,17 @@ def test_killed_build_resumes(tmp_path, tiny_model, monkeypatch):
     want = real([r["text"] for r in rows])
     got = np.stack([idx.index.reconstruct(i) for i in range(10)])
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_nan_embedding_names_the_corpus_row(tmp_path, tiny_model, monkeypatch):
+    src = write_corpus(tmp_path / "c.jsonl", [{"text": "fine"}, {"text": "broken"}])
+    real = tiny_model.encode
+
+    def nan_for_broken(items, **kw):
+        out = real(items, **kw)
+        out[[i for i, it in enumerate(items) if it.text == "broken"]] = np.nan
+        return out
+    monkeypatch.setattr(tiny_model, "encode", nan_for_broken)
+    with pytest.raises(InputError, match="not finite") as exc:
+        add_corpus(tmp_path / "idx", tiny_model, src, create=True, show_progress=False)
+    assert exc.value.row == 2 and not (tmp_path / "idx" / "index.json").exists()

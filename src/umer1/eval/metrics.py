@@ -33,15 +33,6 @@ def label_relevance(labels: Sequence[Hashable], rel_scores: Sequence[float] | No
     return out
 
 
-def rank_order(scores: np.ndarray) -> np.ndarray:
-    """Candidate positions by descending score; ties keep ascending candidate position.
-
-    This is the documented deterministic tie rule: equal scores never depend on hash seeds
-    or sort internals (a stable sort on the negated scores).
-    """
-    return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
-
-
 def query_metrics(prediction: Sequence[Hashable], labels: Mapping | Sequence[Hashable],
                   rel_scores: Sequence[float] | None = None, *, graded: bool | None = None,
                   ks: Iterable[int] = KS) -> dict[str, float]:

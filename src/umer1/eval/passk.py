@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from umer1.eval.runner import rank
+from umer1.eval.ranking import rank
 
 
 def sample_correct(q_samples: np.ndarray, c: np.ndarray, pools, labels: Sequence[Mapping]) -> np.ndarray:
@@ -23,7 +23,7 @@ def sample_correct(q_samples: np.ndarray, c: np.ndarray, pools, labels: Sequence
     Q, K = q_samples.shape[:2]
     out = np.zeros((Q, K), bool)
     for k in range(K):
-        preds, _ = rank(np.ascontiguousarray(q_samples[:, k]), c, pools, topk=1)
+        preds, _ = rank(np.ascontiguousarray(q_samples[:, k]), c, pools, labels, topk=1)
         out[:, k] = [p[0] in lab for p, lab in zip(preds, labels)]
     return out
 

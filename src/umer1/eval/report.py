@@ -42,7 +42,8 @@ def score_record(r: TaskResult, meta: dict) -> dict:
         "model": meta.get("model"), "prompt_format": meta.get("prompt_format", PROMPT_FORMAT_VERSION),
         "data_revision": r.revision, "modality": r.spec.modality, "meta_task": r.spec.meta_task,
         "ranking": r.ranking,
-        "chance_level": r.chance, "at_chance": r.at_chance, "seconds": round(r.seconds, 3),
+        "chance_level": r.chance, "at_chance": r.at_chance, "tied_top": r.tied_top,
+        "seconds": round(r.seconds, 3),
     })
     if r.found_rate:
         rec["gen_emb_found_rate"] = r.found_rate
@@ -104,13 +105,15 @@ def summary_markdown(results: Sequence[TaskResult], meta: dict, agg: dict) -> st
     lines += [f"| {m} | {agg['num_tasks'][m]} | {_pct(v)} |" for m, v in agg["modality"].items()]
     lines += ["", "| meta-task | score |", "|---|---|"]
     lines += [f"| {m} | {_pct(v)} |" for m, v in agg["meta_task"].items()]
-    lines += ["", "| task | modality | meta-task | metric | score | chance | queries |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "| task | modality | meta-task | metric | score | chance | queries | tied top |",
+              "|---|---|---|---|---|---|---|---|"]
     for r in results:
         flag = " (AT CHANCE)" if r.at_chance else ""
         lines.append(f"| {r.spec.name} | {r.spec.modality} | {r.spec.meta_task} | {r.spec.metric} | "
-                     f"{_pct(r.main)}{flag} | {_pct(r.chance)} | {r.num_pred}/{r.num_data} |")
-    lines += ["", f"Prompt format: `{meta.get('prompt_format')}`. Scores x 100."]
+                     f"{_pct(r.main)}{flag} | {_pct(r.chance)} | {r.num_pred}/{r.num_data} | "
+                     f"{r.tied_top} |")
+    lines += ["", f"Prompt format: `{meta.get('prompt_format')}`. Scores x 100. Tied top: queries "
+              "whose best score several candidates share (ties rank against the gold)."]
     return "\n".join(lines) + "\n"
 
 

@@ -9,13 +9,17 @@ from typing import Sequence
 import numpy as np
 
 from umer1 import __version__
-from umer1.utils.errors import InputError
+from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, MODES, EmbedSpec, GenParams, Mode
+from umer1.engine.prompts import PROMPT_FORMAT_VERSION
 from umer1.eval import passk as passk_mod
 from umer1.eval import report
-from umer1.eval.runner import MODES, Embedder, ModeSpec, embed_task, evaluate_task
-from umer1.eval.tasks import TaskData, TaskSpec, load_task
+from umer1.eval.loading import LoadedTasks, iter_tasks
+from umer1.eval.readers import TaskData
+from umer1.eval.registry import TaskSpec
+from umer1.eval.runner import embed_task, evaluate_task
+from umer1.store import Embedder
+from umer1.utils.errors import InputError
 from umer1.utils.files import write_json
-from umer1.engine.prompts import PROMPT_FORMAT_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +33,15 @@ class EvalOptions:
     temperature: float = 1.0          # for the pass@k samples (evaluation itself is greedy)
     top_p: float = 1.0
     seed: int = 0
-    max_new_tokens: int = 8192
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     batch_size: int = 8
     flush_every: int = 64
     cache_dir: str | Path | None = None
     show_progress: bool = True
 
 
-def mode_pairs(query_mode: str, candidate_mode: str | None, spaces_aligned: bool) -> list[tuple[str, str]]:
+def mode_pairs(query_mode: str, candidate_mode: str | None, spaces_aligned: bool
+               ) -> list[tuple[Mode, Mode]]:
     """The (query, candidate) mode pairs to run; cross-mode only for aligned models."""
     candidate_mode = candidate_mode or query_mode
     for name, m in (("--query-mode", query_mode), ("--candidate-mode", candidate_mode)):
@@ -46,32 +51,34 @@ def mode_pairs(query_mode: str, candidate_mode: str | None, spaces_aligned: bool
         if query_mode != candidate_mode:
             raise InputError("'both' runs disc-disc and gen-gen; it cannot be combined with a "
                              "different mode on the other side", field="--mode")
-        return [("gen", "gen"), ("disc", "disc")]   # gen first: its prefill yields disc for free
+        return [(Mode.GEN, Mode.GEN), (Mode.DISC, Mode.DISC)]   # gen first: its prefill yields disc
     if query_mode != candidate_mode and not spaces_aligned:
         raise InputError(
             f"query mode {query_mode} differs from candidate mode {candidate_mode}, but this model's "
             "disc and gen spaces were not trained to be aligned (EmbeddingSettings.spaces_aligned is "
             "false), so cross-mode similarities are meaningless; use the same mode on both sides",
             field="--candidate-mode")
-    return [(query_mode, candidate_mode)]
+    return [(Mode(query_mode), Mode(candidate_mode))]
 
 
-def model_meta(model, opts: EvalOptions, qm: str, cm: str) -> dict:
+def model_meta(model, opts: EvalOptions, qm: Mode, cm: Mode) -> dict:
     cfg = model.hf_model.config
     return {"model": str(model.name), "model_name": str(model.name),
             "model_backbone": getattr(cfg, "model_type", None),
             "model_size": int(sum(p.numel() for p in model.model.parameters())),
             "embedding_dimension": int(model.hidden_size),
-            "max_length_tokens": opts.max_new_tokens if "gen" in (qm, cm) else None,
+            "max_length_tokens": opts.max_new_tokens if Mode.GEN in (qm, cm) else None,
             "max_new_tokens": opts.max_new_tokens, "prompt_format": PROMPT_FORMAT_VERSION,
-            "query_mode": qm, "candidate_mode": cm, "umer1_version": __version__}
+            "query_mode": str(qm), "candidate_mode": str(cm), "umer1_version": __version__}
 
 
-def evaluate(model, specs: Sequence[TaskSpec], data_root: str | Path, output: str | Path,
-             opts: EvalOptions, state=None) -> dict:
-    """Evaluate `model` on `specs`; write every output under `output`; return the aggregates."""
+def evaluate(model, tasks: LoadedTasks | Sequence[TaskSpec], data_root: str | Path,
+             output: str | Path, opts: EvalOptions, state=None) -> dict:
+    """Evaluate `model` on `tasks` (specs, or tasks already read); write every output under
+    `output`; return the aggregates. Each task's files are read once."""
+    specs = tasks.specs if isinstance(tasks, LoadedTasks) else list(tasks)
     pairs = mode_pairs(opts.query_mode, opts.candidate_mode, model.settings.spaces_aligned)
-    if opts.num_samples > 1 and not any(q == "gen" for q, _ in pairs):
+    if opts.num_samples > 1 and not any(q is Mode.GEN for q, _ in pairs):
         raise InputError("--num-samples (pass@k) samples generative query embeddings: use "
                          "--mode gen or both", field="--num-samples")
     if opts.num_samples > 1 and opts.temperature <= 0:
@@ -80,7 +87,7 @@ def evaluate(model, specs: Sequence[TaskSpec], data_root: str | Path, output: st
     if state is None or state.is_main_process:   # the resolved configuration, beside the outputs
         write_json(out / "run_config.json", {
             "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(opts).items()},
-            "mode_pairs": pairs, "tasks": [s.name for s in specs], "data_root": str(data_root),
+            "mode_pairs": [[str(q), str(c)] for q, c in pairs], "tasks": [s.name for s in specs], "data_root": str(data_root),
             "registry": sorted({s.source for s in specs}), "processes": state.num_processes if state else 1,
             **model_meta(model, opts, *pairs[0])})
     embedder = Embedder(model, opts.cache_dir or out / "cache", batch_size=opts.batch_size,
@@ -89,9 +96,8 @@ def evaluate(model, specs: Sequence[TaskSpec], data_root: str | Path, output: st
     results: dict[tuple[str, str], list] = {pair: [] for pair in pairs}
     per_query_main: dict[str, dict[str, list[float]]] = {}
     curves: dict[str, dict] = {}
-    # Task by task, so only one task's data is held at a time; every mode of a task in turn.
-    for spec in specs:
-        data = load_task(spec, data_root, opts.max_queries)
+    # Task by task, every mode of a task in turn; a task's data is dropped once it is done.
+    for spec, data in iter_tasks(tasks, data_root, opts.max_queries):
         for pair in pairs:
             r = evaluate_task(embedder, spec, data, _greedy(pair[0], opts), _greedy(pair[1], opts))
             if r is None:      # not the main process
@@ -104,7 +110,7 @@ def evaluate(model, specs: Sequence[TaskSpec], data_root: str | Path, output: st
             r.per_query, r.data = [], None   # keep memory flat over a long run; files hold the details
             results[pair].append(r)
         if opts.num_samples > 1:
-            cm = next(c for q, c in pairs if q == "gen")
+            cm = next(c for q, c in pairs if q is Mode.GEN)
             curve = _passk(embedder, spec, data, opts, cm, out)
             if curve is not None:
                 curves[spec.name] = curve
@@ -112,7 +118,7 @@ def evaluate(model, specs: Sequence[TaskSpec], data_root: str | Path, output: st
     summary: dict = {"modes": {}}
     if embedder.is_main:
         for pair in pairs:
-            label = pair[0] if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
+            label = str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
             summary["modes"][label] = report.write_summary(out / label, results[pair], metas[pair])
         if len(pairs) > 1:
             summary["oracle"] = _write_oracle(out, specs, per_query_main)
@@ -130,8 +136,8 @@ def evaluate(model, specs: Sequence[TaskSpec], data_root: str | Path, output: st
     return summary
 
 
-def _greedy(mode: str, opts: EvalOptions) -> ModeSpec:
-    return ModeSpec(mode, max_new_tokens=opts.max_new_tokens)
+def _greedy(mode: Mode, opts: EvalOptions) -> EmbedSpec:
+    return EmbedSpec(mode, GenParams(max_new_tokens=opts.max_new_tokens))
 
 
 def _write_oracle(out: Path, specs: Sequence[TaskSpec], per_query: dict) -> dict:
@@ -148,12 +154,12 @@ def _write_oracle(out: Path, specs: Sequence[TaskSpec], per_query: dict) -> dict
     return result
 
 
-def _passk(embedder: Embedder, spec: TaskSpec, data: TaskData, opts: EvalOptions, cm: str,
+def _passk(embedder: Embedder, spec: TaskSpec, data: TaskData, opts: EvalOptions, cm: Mode,
            out: Path) -> dict | None:
     """K sampled gen embeddings per query against greedy candidates; the coverage curve."""
     K = opts.num_samples
-    sampled = ModeSpec("gen", max_new_tokens=opts.max_new_tokens, temperature=opts.temperature,
-                       top_p=opts.top_p, num_samples=K, seed=opts.seed)
+    sampled = EmbedSpec(Mode.GEN, GenParams(max_new_tokens=opts.max_new_tokens, top_p=opts.top_p,
+                                            temperature=opts.temperature, num_samples=K, seed=opts.seed))
     q, c, _, _ = embed_task(embedder, spec, data, sampled, _greedy(cm, opts))
     if not embedder.is_main:
         return None
@@ -161,5 +167,5 @@ def _passk(embedder: Embedder, spec: TaskSpec, data: TaskData, opts: EvalOptions
     curve = passk_mod.coverage_curve(correct)
     write_json(out / "passk" / f"{spec.name}_passk.json",
                dict(curve, task=spec.name, temperature=opts.temperature, top_p=opts.top_p,
-                    seed=opts.seed, candidate_mode=cm))
+                    seed=opts.seed, candidate_mode=str(cm)))
     return curve

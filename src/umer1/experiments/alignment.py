@@ -103,7 +103,7 @@ def train_variant(out: Path, base: Path, sft_file: Path, weight: float, cfg: Stu
 
 def _evaluate(model_dir: Path, tasks_file: Path, out: Path, cfg: StudyConfig) -> dict:
     from umer1.eval.suite import EvalOptions, evaluate
-    from umer1.eval.tasks import load_task, resolve_tasks
+    from umer1.eval import load_task, resolve_tasks
     from umer1.engine.model import UMEModel
     from umer1.engine.settings import EmbeddingSettings
     trained_aligned = EmbeddingSettings.load(model_dir).spaces_aligned

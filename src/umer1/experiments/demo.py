@@ -337,7 +337,7 @@ def _rl_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict, sft: dict,
 
 def _eval_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict, sft: dict, rl: dict) -> dict:
     from umer1.eval.suite import EvalOptions, evaluate
-    from umer1.eval.tasks import resolve_tasks
+    from umer1.eval.registry import resolve_tasks
     from umer1.engine.model import UMEModel
     specs, root = resolve_tasks(data["tasks"])
     e = cfg.eval

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import faiss
 import numpy as np
 
+from umer1.engine.params import parse_mode
 from umer1.utils.errors import InputError
 from umer1.utils.files import atomic_path, write_json
 
@@ -28,7 +29,6 @@ MANIFEST = "index.json"
 FORMAT = "umer1-faiss-index"
 VERSION = 1
 KINDS = ("flat", "ivf", "hnsw")
-MODES = ("disc", "gen")
 
 
 @dataclass
@@ -55,8 +55,7 @@ class EmbeddingIndex:
         if kind not in KINDS:
             raise InputError(f"unknown index kind {kind!r}; expected one of {', '.join(KINDS)}",
                              field="kind")
-        if mode not in MODES:
-            raise InputError(f"unknown mode {mode!r}; expected 'disc' or 'gen'", field="mode")
+        mode = str(parse_mode(mode))
         dim = int(model_info["dim"])
         manifest = {"format": FORMAT, "version": VERSION, "generation": 0, "kind": kind,
                     "metric": "inner_product", "dim": dim, "count": 0, "mode": mode,
@@ -140,8 +139,7 @@ class EmbeddingIndex:
                 f"{model_info['name']!r} has other weights or embedding settings, so its "
                 "embeddings are not comparable. Query with the index's model or rebuild the index",
                 field="model")
-        if mode not in MODES:
-            raise InputError(f"unknown mode {mode!r}; expected 'disc' or 'gen'", field="mode")
+        mode = str(parse_mode(mode))
         if mode != self.mode and not model_info["settings"].get("spaces_aligned", False):
             raise InputError(
                 f"this index holds {self.mode} embeddings and the query is in {mode} mode; the "

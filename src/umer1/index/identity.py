@@ -1,34 +1,15 @@
-"""What makes two embeddings comparable: the same weights, the same settings, the same mode.
+"""The model identity an index records: its fingerprint (`umer1.engine.fingerprint`) plus what
+the index needs to report and check (name, local path, dimension, settings).
 
-An index records the identity of the model that built it; a query embedded by another model
-(other weights, or the same weights with other embedding settings) is refused. The fingerprint
-hashes the settings and a fixed sample of every parameter tensor, rounded to bfloat16 so the
-same checkpoint loaded in float32 or bfloat16 gives the same fingerprint. It does not depend
-on the path the model was loaded from.
+A query embedded by another model (other weights, or the same weights with other embedding
+settings) is refused; the same weights loaded from another path are the same model.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from pathlib import Path
 
-import torch
-
-SAMPLE = 32  # values taken from each end of every parameter tensor
-
-
-def model_fingerprint(model) -> str:
-    h = hashlib.sha256()
-    h.update(json.dumps(dataclasses.asdict(model.settings), sort_keys=True).encode())
-    with torch.no_grad():
-        for name, p in sorted(model.model.named_parameters(), key=lambda kv: kv[0]):
-            flat = p.detach().reshape(-1)
-            sample = torch.cat([flat[:SAMPLE], flat[-SAMPLE:]]).to("cpu", torch.bfloat16)
-            h.update(name.encode())
-            h.update(str(tuple(p.shape)).encode())
-            h.update(sample.view(torch.int16).numpy().tobytes())
-    return h.hexdigest()[:32]
+from umer1.engine.fingerprint import model_fingerprint
 
 
 def model_identity(model) -> dict:

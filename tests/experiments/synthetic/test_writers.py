@@ -7,7 +7,7 @@ import pytest
 from umer1.data.rl import read_rl_pairs
 from umer1.data.sft import read_sft
 from umer1.utils.errors import InputError
-from umer1.eval.tasks import check_presence, load_registry, load_task
+from umer1.eval import check_presence, load_registry, load_task
 from umer1.experiments.synthetic import generate_dataset
 
 

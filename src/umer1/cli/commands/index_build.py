@@ -1,7 +1,8 @@
 """`umer1 index build`: embed a corpus JSONL into a new FAISS index directory."""
 from __future__ import annotations
 
-from umer1.cli.commands._index_args import add_corpus_arguments, add_model_arguments, load_model
+from umer1.cli.commands._index_args import add_corpus_arguments, add_model_arguments
+from umer1.cli.commands._options import request
 
 NAME = ("index", "build")
 HELP = "embed a corpus JSONL into a new FAISS index (resumes if killed)"
@@ -21,15 +22,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from umer1.index import add_corpus
-    from umer1.index.corpus import read_corpus
-
-    read_corpus(args.input)              # every row and file checked before loading a model
-    model = load_model(args)
-    index = add_corpus(args.out, model, args.input, mode=args.mode, create=True, kind=args.kind,
-                       batch_size=args.batch_size, chunk_size=args.chunk_size,
-                       show_progress=not args.no_progress, max_new_tokens=args.max_new_tokens,
-                       nlist=args.nlist, nprobe=args.nprobe, hnsw_m=args.hnsw_m,
-                       ef_search=args.ef_search)
-    print(f"built a {index.kind} index of {len(index)} {index.mode} embeddings in {args.out}")
+    from umer1.index.jobs import BuildRequest, build_index
+    print(build_index(request(BuildRequest, args)))
     return 0

@@ -1,7 +1,8 @@
 """`umer1 search`: embed a query (text and/or image) and print its nearest corpus rows."""
 from __future__ import annotations
 
-from umer1.cli.commands._index_args import add_model_arguments, load_model, recorded_model
+from umer1.cli.commands._index_args import add_model_arguments
+from umer1.cli.commands._options import request
 
 NAME = "search"
 HELP = "search a FAISS index with a text and/or image query"
@@ -21,26 +22,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    import json
-
-    from umer1.utils.errors import InputError
-    from umer1.index import EmbeddingIndex, search_inputs
-    from umer1.engine.inputs import EmbedInput, validate
-
-    if args.k < 1:
-        raise InputError("must be at least 1", field="-k")
-    query = EmbedInput(text=args.text, images=list(args.image))
-    validate(query)                      # an empty query or a bad image fails before loading
-    index = EmbeddingIndex.load(args.index)
-    model = load_model(args, args.model or recorded_model(index))
-    hits = search_inputs(index, model, [query], k=args.k, mode=args.mode, nprobe=args.nprobe,
-                         ef_search=args.ef_search)[0]
-    for rank, h in enumerate(hits, start=1):
-        if args.json:
-            print(json.dumps({"rank": rank, "id": h.id, "score": h.score, "metadata": h.metadata},
-                             ensure_ascii=False))
-        else:
-            label = h.metadata.get("text") or h.metadata.get("image") or ""
-            print(f"{rank:>3}  {h.score:+.4f}  {h.id}  {str(label)[:80]}")
+    from umer1.index.jobs import SearchRequest, search
+    print(search(request(SearchRequest, args)))
     return 0
-

@@ -1,0 +1,113 @@
+"""What `umer1 index build`, `umer1 index add` and `umer1 search` do, as library calls taking
+typed requests. Every corpus row (or the query) is checked before a model is loaded."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from umer1.engine.inputs import EmbedInput, validate
+from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, GenParams
+from umer1.index.corpus import add_corpus, read_corpus, search_inputs
+from umer1.index.faiss_index import EmbeddingIndex
+from umer1.utils.errors import InputError
+
+
+@dataclass
+class ModelRequest:
+    """Which model embeds, and how (gen mode: greedy within `max_new_tokens`)."""
+    model: str | None = None            # None: the model recorded in the index
+    dtype: str | None = None
+    device: str | None = None
+    adapter: str | None = None
+    batch_size: int = 8
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+
+    def load(self, index: EmbeddingIndex | None = None):
+        from umer1.engine.model import UMEModel
+        name = self.model or recorded_model(index)
+        return UMEModel.from_pretrained(name, dtype=self.dtype, device=self.device,
+                                        adapter=self.adapter)
+
+    @property
+    def gen(self) -> GenParams:
+        return GenParams(max_new_tokens=self.max_new_tokens)
+
+
+def recorded_model(index: EmbeddingIndex) -> str:
+    """The model an index was built with: its local directory if it had one, else its id."""
+    m = index.manifest["model"]
+    return m.get("path") or m["name"]
+
+
+@dataclass
+class BuildRequest(ModelRequest):
+    input: str = ""
+    out: str = ""
+    mode: str = "disc"
+    kind: str = "flat"
+    nlist: int | None = None
+    nprobe: int = 8
+    hnsw_m: int = 32
+    ef_search: int = 64
+    chunk_size: int = 512
+    cache_dir: str | None = None
+    show_progress: bool = True
+
+
+def build_index(req: BuildRequest) -> str:
+    read_corpus(req.input)
+    index = add_corpus(req.out, req.load(), req.input, mode=req.mode, gen=req.gen, create=True,
+                       kind=req.kind, batch_size=req.batch_size, chunk_size=req.chunk_size,
+                       cache_dir=req.cache_dir, show_progress=req.show_progress, nlist=req.nlist,
+                       nprobe=req.nprobe, hnsw_m=req.hnsw_m, ef_search=req.ef_search)
+    return f"built a {index.kind} index of {len(index)} {index.mode} embeddings in {req.out}"
+
+
+@dataclass
+class AddRequest(ModelRequest):
+    index: str = ""
+    input: str = ""
+    chunk_size: int = 512
+    cache_dir: str | None = None
+    show_progress: bool = True
+
+
+def add_to_index(req: AddRequest) -> str:
+    existing = EmbeddingIndex.load(req.index)
+    read_corpus(req.input)
+    index = add_corpus(req.index, req.load(existing), req.input, gen=req.gen,
+                       batch_size=req.batch_size, chunk_size=req.chunk_size,
+                       cache_dir=req.cache_dir, show_progress=req.show_progress)
+    return f"added {len(index) - len(existing)} rows; the index now holds {len(index)}"
+
+
+@dataclass
+class SearchRequest(ModelRequest):
+    index: str = ""
+    text: str = ""
+    image: list[str] = field(default_factory=list)
+    k: int = 10
+    mode: str | None = None
+    nprobe: int | None = None
+    ef_search: int | None = None
+    json: bool = False
+
+
+def search(req: SearchRequest) -> str:
+    """The hits as text lines (or one JSON object per hit)."""
+    if req.k < 1:
+        raise InputError("must be at least 1", field="-k")
+    query = EmbedInput(text=req.text, images=list(req.image))
+    validate(query)
+    index = EmbeddingIndex.load(req.index)
+    hits = search_inputs(index, req.load(index), [query], k=req.k, mode=req.mode, gen=req.gen,
+                         nprobe=req.nprobe, ef_search=req.ef_search)[0]
+    lines = []
+    for rank, h in enumerate(hits, start=1):
+        if req.json:
+            lines.append(json.dumps({"rank": rank, "id": h.id, "score": h.score,
+                                     "metadata": h.metadata}, ensure_ascii=False))
+        else:
+            label = h.metadata.get("text") or h.metadata.get("image") or ""
+            lines.append(f"{rank:>3}  {h.score:+.4f}  {h.id}  {str(label)[:80]}")
+    return "\n".join(lines)
