@@ -41,8 +41,8 @@ class SFTSide:
 @dataclass
 class SFTPair:
     dataset: str
-    qry: SFTSide
-    pos: SFTSide
+    query: SFTSide
+    target: SFTSide
     row: int                          # 1-based row in the source file
     file: str = ""
 
