@@ -59,9 +59,9 @@ class Trainer:
                  accelerator=None):
         cfg.validate()
         self.cfg = cfg
-        self.run = RunFolder(cfg.train.output_dir, [cfg.data.train_file], resume=resume,
+        self.folder = RunFolder(cfg.train.output_dir, [cfg.data.train_file], resume=resume,
                              overwrite=overwrite)
-        self.out = self.run.path
+        self.out = self.folder.path
         self.acc = accelerator or build_accelerator(cfg, self.accumulation_steps())
         self.step = 0
         self.setup()
@@ -122,18 +122,18 @@ class Trainer:
     def fit(self) -> dict:
         """Train to `total_steps` (from the resumed checkpoint, if any); returns the summary."""
         cfg, acc, out = self.cfg, self.acc, self.out
-        self.run.start(acc)
-        if self.run.checkpoint is not None:
-            state = load_checkpoint(acc, self.run.checkpoint)
+        self.folder.start(acc)
+        if self.folder.checkpoint is not None:
+            state = load_checkpoint(acc, self.folder.checkpoint)
             self.step = state["step"]
             self.load_trainer_state(state)
         if acc.is_main_process:
             save_resolved(cfg, out)
             write_json(out / RUN_INFO, {
-                "stage": self.stage, "base_model": cfg.model.base, "data_sha256": self.run.data_sha256,
+                "stage": self.stage, "base_model": cfg.model.base, "data_sha256": self.folder.data_sha256,
                 "num_processes": acc.num_processes, "total_steps": self.total_steps,
                 "trainable_parameters": sum(p.numel() for p in trainable_parameters(self.wrapped)),
-                "resumed_from": None if self.run.checkpoint is None else str(self.run.checkpoint),
+                "resumed_from": None if self.folder.checkpoint is None else str(self.folder.checkpoint),
                 **self.run_info(), "config": to_dict(cfg)})
         if cfg.train.trackers:
             acc.init_trackers(f"umer1-{self.stage}", config=_flat(to_dict(cfg)))

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from umer1.data.rl import read_rl_pairs
 from umer1.engine.forward import TeacherForced
 from umer1.engine.processing import load_prompt, processor_batch
 from umer1.train.base.dist import gather_ints
@@ -59,7 +60,6 @@ class RLTrainer(Scoring, Trainer):
         return 1
 
     def setup(self) -> None:
-        from umer1.data.rl import read_rl_pairs
         cfg, acc = self.cfg, self.acc
         self.pairs = self._given_pairs if self._given_pairs is not None else read_rl_pairs(
             cfg.data.train_file, cfg.data.data_root, check_files=cfg.data.check_files)
