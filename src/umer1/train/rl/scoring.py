@@ -22,6 +22,8 @@ from umer1.train.rl.rollouts import SideRollout
 
 
 class Scoring:
+    """Forward, reward and loss of a step's rollouts; mixed into `RLTrainer`."""
+
     def forward_side(self, roll: SideRollout):
         """Token log-probs and (N, G, D) normalised `<gen_emb>` embeddings + validity, one forward."""
         out = self.wrapped(roll.batch, roll.score_mask, temperature=self.cfg.rollout.temperature)
