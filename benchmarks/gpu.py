@@ -24,7 +24,7 @@ from umer1.engine.backbones import get_backbone  # noqa: E402
 from umer1.engine.positions import disc_positions, gather, gen_positions, normalize  # noqa: E402
 from umer1.engine.forward import TeacherForced  # noqa: E402
 from umer1.engine.inputs import as_input  # noqa: E402
-from umer1.train.losses import info_nce, ntp_loss  # noqa: E402
+from umer1.train.sft.losses import info_nce, ntp_loss  # noqa: E402
 from umer1.engine.settings import EmbeddingSettings  # noqa: E402
 from umer1.engine.tiny import build_processor  # noqa: E402
 from umer1.engine.vocab import QWEN2_VL_SPECIAL_TOKENS, qwen2_vl_tokenizer  # noqa: E402

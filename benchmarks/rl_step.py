@@ -34,10 +34,11 @@ def run(quick: bool = True) -> dict:
             {"qry_text": "what is a cat", "pos_text": "a small feline"}]
     (tmp / "rl.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows * 8))
     cfg = from_dict(RLConfig, {
-        "model": {"base": str(model)}, "data": {"train_file": str(tmp / "rl.jsonl")},
+        "model": {"base": str(model)},
+        "data": {"train_file": str(tmp / "rl.jsonl"), "pairs_per_device": pairs},
         "rollout": {"num_generations": G, "max_completion_length": budget},
         "grpo": {"beta": 0.04}, "optim": {"lr": 1e-5},
-        "train": {"output_dir": str(tmp / "run"), "pairs_per_device": pairs, "max_steps": steps + 1,
+        "train": {"output_dir": str(tmp / "run"), "steps": steps + 1,
                   "cpu": not torch.cuda.is_available(), "plot": False}})
     trainer = RLTrainer(cfg)
     trainer.train_step()                      # warm-up

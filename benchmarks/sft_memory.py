@@ -25,11 +25,11 @@ def _step(variant: str, quick: bool) -> dict:
     from umer1.data.sft import SFTPair, SFTSide
     from umer1.engine.positions import gather, normalize
     from umer1.engine.forward import TeacherForced
-    from umer1.train.losses import info_nce, ntp_loss
+    from umer1.train.sft.losses import info_nce, ntp_loss
     from umer1.engine.model import UMEModel
     from umer1.engine.prompts import GENERATION_PROMPT
     from umer1.engine.tiny import make_tiny_model
-    from umer1.train.collate import SFTCollator
+    from umer1.train.sft.collate import SFTCollator
 
     torch.manual_seed(0)
     size = dict(hidden_size=64, num_layers=2, tokenizer="compact") if quick else \

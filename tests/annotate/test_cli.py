@@ -8,7 +8,7 @@ from tests.annotate.conftest import make_image, mmeb_rows, read_jsonl, write_pai
 
 from umer1.cli import main
 from umer1.engine.prompts import GENERATION_PROMPT, render_sft_side
-from umer1.train.rewards import FORMAT_PATTERN
+from umer1.train.rl.rewards import FORMAT_PATTERN
 
 
 def annotate(server, tmp_path, inp, tokenizer, *extra, output="sft.jsonl"):

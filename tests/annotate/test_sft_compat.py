@@ -22,12 +22,12 @@ def test_output_parses_with_the_sft_reader(chat_server, image_dir, tiny_model_di
     assert sorted(e["images"] for e in server.log) == [0, 1, 2, 4]
     a, b = read_sft(out, data_root=image_dir)
     assert (a.dataset, b.dataset) == ("pairs", "clips")
-    assert a.qry.images == [str(image_dir / "images/cat.png")] and a.pos.images == []
-    assert b.qry.video == [str(image_dir / f"frames/{i:03d}.png") for i in range(10)]
-    assert len(b.pos.images) == 2 and b.pos.text.startswith("<image>\n<image>\n")
-    assert a.pos.answer == "<think>The input is: a cat. It shows what a match must share.</think>" \
+    assert a.query.images == [str(image_dir / "images/cat.png")] and a.target.images == []
+    assert b.query.video == [str(image_dir / f"frames/{i:03d}.png") for i in range(10)]
+    assert len(b.target.images) == 2 and b.target.text.startswith("<image>\n<image>\n")
+    assert a.target.answer == "<think>The input is: a cat. It shows what a match must share.</think>" \
                            "<answer>summary of a cat\n<gen_emb>"
-    for side, n_img, n_vid in ((a.qry, 1, 0), (a.pos, 1, 0), (b.qry, 0, 1), (b.pos, 2, 0)):
+    for side, n_img, n_vid in ((a.query, 1, 0), (a.target, 1, 0), (b.query, 0, 1), (b.target, 2, 0)):
         # text-only sides get the blank image at training time, placed first by the renderer
         text = render_sft_side(side.text, side.answer, n_img, n_vid)
         assert text.count("<|image_pad|>") == n_img and text.count("<|video_pad|>") == n_vid

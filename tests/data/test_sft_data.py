@@ -30,16 +30,16 @@ def test_released_format_both_placements_and_markup(tmp_path):
              "pos": side(HUMAN.replace("\n<disc_emb>", "<image>\n<disc_emb>"), image=["a.png"])},
             {"dataset_name": "d", "qry": side(), "pos": side(answer="<think>x</think><answer>y</answer>\n<gen_emb>")}]
     pairs = read_sft(write(tmp_path, rows))
-    assert len(pairs) == 2 and pairs[0].qry.images == [str(tmp_path / "a.png")]
-    assert "<|begin_of_box|>" in pairs[0].qry.answer and pairs[1].row == 2
-    assert pairs[1].qry.images == [] and pairs[0].qry.released
+    assert len(pairs) == 2 and pairs[0].query.images == [str(tmp_path / "a.png")]
+    assert "<|begin_of_box|>" in pairs[0].query.answer and pairs[1].row == 2
+    assert pairs[1].query.images == [] and pairs[0].query.released
 
 
 def test_own_format(tmp_path):
     row = {"query": {"text": "find a cat", "answer": "<think>c</think><answer>cat\n<gen_emb>"},
            "positive": {"image": "a.png", "answer": "<think>c</think><answer>a cat\n<gen_emb>"}}
     (p,) = read_sft(write(tmp_path, [row]))
-    assert p.dataset == "default" and not p.qry.released and p.pos.images
+    assert p.dataset == "default" and not p.query.released and p.target.images
 
 
 @pytest.mark.parametrize("row,field", [

@@ -10,7 +10,7 @@ from PIL import Image
 from umer1.engine.forward import TeacherForced
 from umer1.engine.inputs import EmbedInput
 from umer1.engine.model import UMEModel
-from umer1.train.rl import completion_batch, repeat_rows
+from umer1.train.rl.rollouts import completion_batch, repeat_rows
 from umer1.engine.processing import load_prompt, processor_batch
 
 ANSWERS = ["<think>red</think><answer>red<gen_emb>", "<think>a cat</think><answer>cat<gen_emb>",

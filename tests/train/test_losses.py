@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from umer1.train.losses import info_nce, ntp_loss
+from umer1.train.sft.losses import info_nce, ntp_loss
 
 
 def test_info_nce_hand_computed():

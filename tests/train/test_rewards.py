@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from umer1.train.rewards import (both_sides, embedding_reward, format_reward, group_advantages,
+from umer1.train.rl.rewards import (both_sides, embedding_reward, format_reward, group_advantages,
                            zero_spread_fraction)
 
 

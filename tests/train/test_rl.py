@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 import torch
@@ -8,7 +9,11 @@ from umer1.cli import main
 from umer1.utils.config import from_dict
 from umer1.data.rl import read_rl_pairs
 from umer1.engine.inputs import EmbedInput
-from umer1.train.rl import RLConfig, RLTrainer, grpo_loss, k3_kl, repeat_rows
+from umer1.train.rl import RLConfig, RLTrainer
+from umer1.train.rl.grpo import grpo_loss, k3_kl
+from umer1.train.rl.rollouts import repeat_rows
+from umer1.utils.errors import InputError
+from umer1.utils.plots import read_metrics
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -27,11 +32,10 @@ def primed_dir(tiny_model_dir, tmp_path_factory):
 
 
 def _cfg(model_dir, data, out, **over):
-    raw = {"model": {"base": str(model_dir)}, "data": {"train_file": str(data)},
+    raw = {"model": {"base": str(model_dir)}, "data": {"train_file": str(data), "pairs_per_device": 2},
            "rollout": {"num_generations": 2, "max_completion_length": 12},
            "optim": {"lr": 1e-3}, "grpo": {"beta": 0.04},
-           "train": {"output_dir": str(out), "pairs_per_device": 2, "max_steps": 2, "cpu": True,
-                     "save_every": 1, "plot": False}}
+           "train": {"output_dir": str(out), "steps": 2, "cpu": True, "save_every": 1, "plot": False}}
     for key, value in over.items():
         section, name = key.split("__")
         raw.setdefault(section, {})[name] = value
@@ -165,7 +169,7 @@ def test_scored_tokens_and_missing_gen_emb_rule(primed_dir, tmp_path):
 
 def test_sampled_step_with_video_and_text_pairs(primed_dir, tmp_path):
     data = write_rl_data(tmp_path, rows=4)
-    cfg = _cfg(primed_dir, data, tmp_path / "run", train__pairs_per_device=4,
+    cfg = _cfg(primed_dir, data, tmp_path / "run", data__pairs_per_device=4,
                grpo__num_iterations=2)
     trainer = RLTrainer(cfg)
     seen = {}
@@ -201,33 +205,56 @@ def test_prompt_length_limit_skips_and_counts(primed_dir, tmp_path):
         assert lengths[p.row] <= limit
 
 
-def test_cli_run_resume_and_outputs(primed_dir, tmp_path):
+def test_cli_run_resume_equals_uninterrupted_run(primed_dir, tmp_path, capsys):
     data = write_rl_data(tmp_path, rows=4)
-    common = ["--set", f"model.base={primed_dir}", "--set", f"data.train_file={data}",
-              "--set", "rollout.num_generations=2", "--set", "rollout.max_completion_length=10",
-              "--set", "train.pairs_per_device=2", "--set", "train.save_every=1",
-              "--set", "train.plot=true", "--set", "optim.lr=1e-3"]
-    full, part = tmp_path / "full", tmp_path / "part"
-    assert main(["train", "rl", "--config", "configs/rl/tiny.yaml", *common,
-                 "--set", f"train.output_dir={full}", "--set", "train.max_steps=2"]) == 0
-    # A run stopped after step 1, then resumed to step 2, matches the uninterrupted run.
-    assert main(["train", "rl", "--config", "configs/rl/tiny.yaml", *common,
-                 "--set", f"train.output_dir={part}", "--set", "train.max_steps=1"]) == 0
-    assert main(["train", "rl", "--config", "configs/rl/tiny.yaml", *common,
-                 "--set", f"train.output_dir={part}", "--set", "train.max_steps=2"]) == 0
-    rows_full = [json.loads(x) for x in (full / "metrics.jsonl").read_text().splitlines()]
-    rows_part = [json.loads(x) for x in (part / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows_part] == [1, 2]
-    for a, b in zip(rows_full, rows_part):
-        assert a["reward"] == pytest.approx(b["reward"], abs=1e-6)
-        assert a["completion_length"] == b["completion_length"]
+    common = ["train", "rl", "--config", "configs/rl/tiny.yaml", "--set", f"model.base={primed_dir}",
+              "--set", f"data.train_file={data}", "--set", "rollout.num_generations=4",
+              "--set", "rollout.max_completion_length=10", "--set", "data.pairs_per_device=2",
+              "--set", "train.steps=3", "--set", "train.save_every=1", "--set", "train.keep_last=5",
+              "--set", "train.plot=true", "--set", "optim.lr=1e-3", "--set", "train.progress_bar=false"]
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    assert main([*common, "--set", f"train.output_dir={full}"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == 3
+    # a run "killed" right after its step-1 checkpoint: only that checkpoint survives
+    shutil.copytree(full, killed)
+    for p in (killed / "checkpoints").iterdir():
+        if p.name != "step-00000001":
+            shutil.rmtree(p)
+    shutil.rmtree(killed / "final")
+    # started again without --resume it refuses (one line), with --resume it continues
+    assert main([*common, "--set", f"train.output_dir={killed}"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main([*common, "--set", f"train.output_dir={killed}", "--resume"]) == 0
+    rows_full, rows_resumed = read_metrics(full / "metrics.jsonl"), read_metrics(killed / "metrics.jsonl")
+    assert [r["step"] for r in rows_resumed] == [1, 2, 3]
+    # the rewards vary (within groups and between steps), so equal rows mean equal rollouts
+    assert min(r["zero_spread_groups"] for r in rows_full) < 1
+    assert len({round(r["reward"], 6) for r in rows_full}) > 1
+    for a, b in zip(rows_full, rows_resumed):
+        for key in ("reward", "reward_emb", "format_rate", "rank", "gap", "kl", "loss", "grad_norm",
+                    "lr", "completion_length", "missing_gen_emb"):
+            assert a[key] == pytest.approx(b[key], rel=1e-6, abs=1e-6), (key, a, b)
     from safetensors.torch import load_file
     wa = load_file(str(full / "final" / "model.safetensors"))
-    wb = load_file(str(part / "final" / "model.safetensors"))
+    wb = load_file(str(killed / "final" / "model.safetensors"))
     assert all(torch.allclose(wa[k], wb[k], atol=1e-6) for k in wa)
     assert (full / "curves.png").stat().st_size > 0 and (full / "config.yaml").is_file()
+    assert json.loads((killed / "run.json").read_text())["resumed_from"].endswith("step-00000001")
     from umer1 import UMEModel
     UMEModel.from_pretrained(full / "final")
+
+
+@pytest.mark.parametrize("key, value", [("train.steps", 0), ("optim.lr", float("nan")),
+                                        ("optim.lr", -1.0), ("data.pairs_per_device", 0),
+                                        ("rollout.num_generations", 1), ("reward.variant", "nope")])
+def test_bad_config_values_name_the_key(primed_dir, tmp_path, key, value):
+    data = write_rl_data(tmp_path, rows=2)
+    cfg = _cfg(primed_dir, data, tmp_path / "run")
+    section, name = key.split(".")
+    setattr(getattr(cfg, section), name, value)
+    with pytest.raises(InputError) as err:
+        RLTrainer(cfg)
+    assert err.value.field == key and not (tmp_path / "run").exists()
 
 
 def test_cli_bad_input_is_one_line(primed_dir, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""UME-rl-train records: one (query, positive) pair per JSONL row, no reasoning (spec section 3).
+"""UME-rl-train records: one (query, target) pair per JSONL row, no reasoning (spec section 3).
 
 Row: {"dataset_name", "qry_text", "qry_image": path | [paths] | "", "qry_video": [frames] | [],
       "pos_text", "pos_image", "pos_video"}. Paths are relative to `data_root` (default: the
@@ -16,7 +16,6 @@ from pathlib import Path
 from umer1.utils.errors import InputError
 from umer1.engine.inputs import EmbedInput, input_from_row, read_jsonl, validate
 
-SIDES = ("qry", "pos")
 _PLACEHOLDER = re.compile(r"<image>|<video>|<\|image_\d+\|>|<\|video_\d+\|>")
 
 

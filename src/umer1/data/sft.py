@@ -41,10 +41,9 @@ class SFTSide:
 @dataclass
 class SFTPair:
     dataset: str
-    qry: SFTSide
-    pos: SFTSide
+    query: SFTSide
+    target: SFTSide
     row: int                          # 1-based row in the source file
-    file: str = ""
 
 
 def read_sft(path: str | Path, data_root: str | Path | None = None, *,
@@ -55,7 +54,7 @@ def read_sft(path: str | Path, data_root: str | Path | None = None, *,
     pairs = []
     for n, row in read_jsonl(path):
         try:
-            pairs.append(parse_pair(row, root, n, str(path), check_files=check_files))
+            pairs.append(parse_pair(row, root, n, check_files=check_files))
         except InputError as exc:
             raise exc.located(file=str(path), row=n) from None
     if not pairs:
@@ -63,8 +62,7 @@ def read_sft(path: str | Path, data_root: str | Path | None = None, *,
     return pairs
 
 
-def parse_pair(row: dict, root: Path, n: int = 0, file: str = "", *,
-               check_files: bool = True) -> SFTPair:
+def parse_pair(row: dict, root: Path, n: int = 0, *, check_files: bool = True) -> SFTPair:
     dataset = row.get("dataset_name", "default")
     if not isinstance(dataset, str) or not dataset:
         raise InputError("must be a non-empty string", field="dataset_name")
@@ -81,7 +79,7 @@ def parse_pair(row: dict, root: Path, n: int = 0, file: str = "", *,
                 _check(p, f"{key}.image")
             for p in side.video or []:
                 _check(p, f"{key}.video")
-    return SFTPair(dataset, sides[0], sides[1], n, file)
+    return SFTPair(dataset, sides[0], sides[1], n)
 
 
 def _check(path: str, field_name: str) -> None:

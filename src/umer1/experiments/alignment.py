@@ -90,7 +90,7 @@ def make_base_model(path: Path, sft_file: Path, cfg: StudyConfig) -> Path:
 
 
 def train_variant(out: Path, base: Path, sft_file: Path, weight: float, cfg: StudyConfig) -> Path:
-    from umer1.train.sft import SFTConfig, train
+    from umer1.train.sft import SFTConfig, run
     sft = from_dict(SFTConfig, {
         "model": {"base": str(base), "freeze_vision": False},
         "data": {"train_file": str(sft_file), "batch_size": cfg.batch_size, "order": "shuffle"},
@@ -98,7 +98,7 @@ def train_variant(out: Path, base: Path, sft_file: Path, weight: float, cfg: Stu
         "optim": {"lr": cfg.lr, "warmup_ratio": 0.05},
         "train": {"output_dir": str(out), "steps": cfg.steps, "seed": cfg.seed, "progress_bar": False,
                   "plot": False, "save_every": 0, "keep_last": 1}})
-    return Path(train(sft)["final_model"])
+    return Path(run(sft, overwrite=True)["final_model"])  # a rerun of the study trains anew
 
 
 def _evaluate(model_dir: Path, tasks_file: Path, out: Path, cfg: StudyConfig) -> dict:
@@ -136,8 +136,8 @@ def cross_mode_margin(model_dir: str | Path, sft_file: str | Path, pairs: int = 
     from umer1.data.sft import read_sft
     from umer1.engine.forward import TeacherForced
     from umer1.engine.model import UMEModel
-    from umer1.train.collate import SFTCollator
-    from umer1.train.sft import embed
+    from umer1.train.sft.collate import SFTCollator
+    from umer1.train.sft.step import embed
     m = UMEModel.from_pretrained(model_dir)
     batch = SFTCollator(m.processor, m.settings, gen_id=m.ids.gen, disc_id=m.ids.disc)(
         read_sft(sft_file)[:pairs])

@@ -3,7 +3,7 @@
 Stages, each through the library function its CLI verb uses:
   1. a random tiny Qwen2-VL model with a compact vocabulary (`umer1.engine.tiny`),
   2. synthetic shapes data (`umer1.experiments.synthetic`: SFT records, RL pairs, held-out tasks),
-  3. SFT (`umer1.train.sft.train`), 4. RL from the SFT model (`umer1.train.rl.RLTrainer`),
+  3. SFT (`umer1.train.sft.run`), 4. RL from the SFT model (`umer1.train.rl.run`),
   5. evaluation of the SFT and the RL model, disc + gen + oracle, and pass@k for the RL model
      (`umer1.eval.suite.evaluate`), 6. a report (`umer1.experiments.demo_report`).
 The time budget is split between stages by `share`s. The trainers count steps, not seconds,
@@ -275,7 +275,7 @@ def _sft_config(cfg: DemoConfig, data: dict, base: str, out: Path, steps: int):
 
 
 def _sft_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict, base: str, budget: float) -> dict:
-    from umer1.train.sft import train
+    from umer1.train.sft import run as train
     settings = {"sft": to_dict(cfg.sft), "base": base, "data": data["sft"], "budget": round(budget)}
     done = stages.done("sft", settings)
     if done:
@@ -302,18 +302,18 @@ def _rl_config(cfg: DemoConfig, data: dict, model: str, out: Path, steps: int):
     r = cfg.rl
     return from_dict(RLConfig, {
         "model": {"base": model, "freeze_vision": cfg.sft.freeze_vision},
-        "data": {"train_file": data["rl_file"]},
+        "data": {"train_file": data["rl_file"], "pairs_per_device": r.pairs_per_step},
         "rollout": {"num_generations": r.num_generations, "temperature": 1.0,
                     "max_completion_length": r.max_completion_length},
         "grpo": {"beta": r.beta},
         "optim": {"lr": r.lr, "warmup_ratio": 0.0, "schedule": "constant"},
-        "train": {"output_dir": str(out), "pairs_per_device": r.pairs_per_step, "max_steps": steps,
+        "train": {"output_dir": str(out), "steps": steps,
                   "seed": cfg.seed, "save_every": max(steps, 1), "keep_last": 1, "cpu": True,
                   "plot": False}})
 
 
 def _rl_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict, sft: dict, budget: float) -> dict:
-    from umer1.train.rl import RLTrainer
+    from umer1.train.rl import run as train
     settings = {"rl": to_dict(cfg.rl), "sft": sft["model"], "data": data["rl_file"], "budget": round(budget)}
     done = stages.done("rl", settings)
     if done:
@@ -322,15 +322,15 @@ def _rl_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict, sft: dict,
     shutil.rmtree(run, ignore_errors=True)
     r = cfg.rl
     seg = Segments(budget, r.first_segment, r.min_steps, r.max_steps)
-    final: list[Path] = []
+    summary: dict = {}
 
-    def train_to(steps: int) -> None:   # the trainer resumes from the run's latest checkpoint
-        final.append(RLTrainer(_rl_config(cfg, data, sft["model"], run, steps)).train())
+    def train_to(steps: int) -> None:
+        summary.update(train(_rl_config(cfg, data, sft["model"], run, steps), resume=run.exists()))
 
     steps = seg.run(train_to)
     log.info("RL: %d steps in %d segments (%.2f s per step)", steps, seg.count, seg.per)
     result = {"steps": steps, "segments": seg.count, "seconds_per_step": seg.per,
-              "model": str(final[-1]), "metrics": str(run / "metrics.jsonl")}
+              "model": summary["final_model"], "metrics": str(run / "metrics.jsonl")}
     stages.mark("rl", settings, result)
     return result
 

@@ -143,7 +143,7 @@ def _save(fig, path: Path) -> str:
 
 
 def _rows(path: str | None) -> list[dict]:
-    from umer1.train.loop import read_metrics
+    from umer1.utils.plots import read_metrics
     return read_metrics(path) if path and Path(path).is_file() else []
 
 
@@ -151,7 +151,7 @@ def plot_losses(metrics: str, path: Path) -> str:
     plt = _plt()
     rows = _rows(metrics)
     fig, ax = plt.subplots(figsize=(7, 4))
-    for term in ("loss", "con_gen", "con_disc", "ntp_qry", "ntp_pos"):
+    for term in ("loss", "con_gen", "con_disc", "ntp_query", "ntp_target"):
         pts = [(r["step"], r[term]) for r in rows if r.get(term) is not None]
         if pts:
             ax.plot(*zip(*pts), label=term, linewidth=2 if term == "loss" else 1)

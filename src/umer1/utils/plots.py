@@ -1,33 +1,63 @@
-"""A PNG of the loss terms over steps (matplotlib, no display needed)."""
+"""Metrics files of training runs (`metrics.jsonl`) and their PNG plots (no display needed)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Sequence
 
 from umer1.utils.files import atomic_path
-from umer1.train.loop import read_metrics
-
-TERMS = ("loss", "con_gen", "con_disc", "ntp_qry", "ntp_pos", "con_genq_disct", "con_discq_gent")
 
 
-def plot_losses(metrics_path: str | Path, out_path: str | Path) -> Path:
+def read_metrics(path: str | Path) -> list[dict]:
+    """The rows of a metrics JSONL file; a last line cut by a kill is skipped."""
+    rows = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def plot_metrics(metrics_path: str | Path, out_path: str | Path, keys: Sequence[str], *,
+                 panels: bool = False, title: str = "", ylabel: str = "") -> Path | None:
+    """Draw the named series of `metrics_path` against `step` into a PNG.
+
+    `panels=False`: every series on one axes (the first drawn thicker, e.g. the total loss);
+    `panels=True`: one small panel per series. Series absent from every row are skipped;
+    returns None (and writes nothing) when none is present.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = read_metrics(metrics_path)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for term in TERMS:
-        pts = [(r["step"], r[term]) for r in rows if r.get(term) is not None]
-        if pts:
-            ax.plot(*zip(*pts), label=term, linewidth=2 if term == "loss" else 1)
-    ax.set_xlabel("optimiser step")
-    ax.set_ylabel("loss")
-    ax.set_title("SFT loss terms")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    series = {k: [(r["step"], r[k]) for r in rows if r.get(k) is not None] for k in keys}
+    series = {k: pts for k, pts in series.items() if pts}
+    if not series:
+        return None
+    if panels:
+        cols = 3
+        n_rows = -(-len(series) // cols)
+        fig, axes = plt.subplots(n_rows, cols, figsize=(4 * cols, 3 * n_rows), squeeze=False)
+        for ax, (k, pts) in zip(axes.flat, series.items()):
+            ax.plot(*zip(*pts), marker="." if len(pts) < 50 else None)
+            ax.set_title(k)
+            ax.set_xlabel("step")
+        for ax in list(axes.flat)[len(series):]:
+            ax.axis("off")
+    else:
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        for i, (k, pts) in enumerate(series.items()):
+            ax.plot(*zip(*pts), label=k, linewidth=2 if i == 0 else 1)
+        ax.set(xlabel="optimiser step", ylabel=ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+        fig.savefig(tmp, format="png", dpi=100 if not panels else 80)
     plt.close(fig)
     return out_path

@@ -32,7 +32,7 @@ def test_sft_records_parse_with_the_sft_reader(small_dataset, small_sizes):
     assert len(pairs) == small_sizes["train"]
     assert {p.dataset for p in pairs} == {"shapes_t2i", "shapes_i2t", "shapes_cls", "shapes_vqa"}
     for p in pairs:
-        for side in (p.qry, p.pos):
+        for side in (p.query, p.target):
             assert side.released and side.answer.startswith("<think>")
             assert side.answer.endswith("\n<gen_emb>")
             assert "</answer>" not in side.answer      # as the released data writes it
@@ -43,7 +43,7 @@ def test_sft_records_parse_with_the_sft_reader(small_dataset, small_sizes):
 
 
 def test_sft_records_collate_for_the_model(small_dataset, tiny_model):
-    from umer1.train.collate import SFTCollator
+    from umer1.train.sft.collate import SFTCollator
     pairs = read_sft(small_dataset.sft)[:8]
     ids = tiny_model.ids
     batch = SFTCollator(tiny_model.processor, tiny_model.settings, gen_id=ids.gen,

@@ -1,4 +1,4 @@
-"""`umer1 train rl --config configs/rl/NAME.yaml [--set key=value ...]`: the GRPO stage."""
+"""`umer1 train rl --config FILE [--set key=value ...] [--resume [CHECKPOINT] | --overwrite]`."""
 from __future__ import annotations
 
 NAME = ("train", "rl")
@@ -6,23 +6,11 @@ HELP = "RL stage (GRPO with the rank x gap embedding reward) from an SFT checkpo
 
 
 def add_arguments(p):
-    from umer1.utils.config import add_config_arguments
-    add_config_arguments(p)
-    p.add_argument("--print-config", action="store_true",
-                   help="print the resolved configuration and exit")
+    from umer1.cli.commands._train_args import add_run_arguments
+    add_run_arguments(p)
 
 
 def run(args) -> int:
-    from umer1.utils.config import dump, load_config
-    from umer1.train.rl import RLConfig, RLTrainer
-
-    cfg = load_config(RLConfig, args.config, args.overrides)
-    if args.print_config:
-        print(dump(cfg), end="")
-        return 0
-    trainer = RLTrainer(cfg)
-    final = trainer.train()
-    if trainer.acc.is_main_process:
-        print(f"RL done: {trainer.step} steps; model in {final}; metrics in "
-              f"{trainer.run_dir / 'metrics.jsonl'}")
-    return 0
+    from umer1.cli.commands._train_args import run_stage
+    from umer1.train.rl import RLConfig, run
+    return run_stage(args, RLConfig, run)

@@ -1,4 +1,4 @@
-"""`umer1 train sft --config FILE [--set key=value ...] [--resume [CHECKPOINT]]`."""
+"""`umer1 train sft --config FILE [--set key=value ...] [--resume [CHECKPOINT] | --overwrite]`."""
 from __future__ import annotations
 
 NAME = ("train", "sft")
@@ -6,19 +6,11 @@ HELP = "cold-start SFT: joint generative + discriminative contrastive and next-t
 
 
 def add_arguments(p):
-    from umer1.utils.config import add_config_arguments
-    add_config_arguments(p)
-    p.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT",
-                   help="continue from the latest checkpoint of train.output_dir (or the one given)")
+    from umer1.cli.commands._train_args import add_run_arguments
+    add_run_arguments(p)
 
 
 def run(args) -> int:
-    import json
-
-    from umer1.utils.config import load_config
-    from umer1.train.sft import SFTConfig, train
-
-    cfg = load_config(SFTConfig, args.config, args.overrides)
-    summary = train(cfg, resume=args.resume)
-    print(json.dumps(summary, indent=2))
-    return 0
+    from umer1.cli.commands._train_args import run_stage
+    from umer1.train.sft import SFTConfig, run
+    return run_stage(args, SFTConfig, run)

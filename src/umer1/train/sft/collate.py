@@ -84,8 +84,8 @@ class SFTCollator:
         return batch, start, gen_positions(ids, self.gen_id, start)
 
     def __call__(self, pairs: list[SFTPair]) -> PairBatch:
-        prompts = ([side_prompt(p.qry, self.settings) for p in pairs]
-                   + [side_prompt(p.pos, self.settings) for p in pairs])
+        prompts = ([side_prompt(p.query, self.settings) for p in pairs]
+                   + [side_prompt(p.target, self.settings) for p in pairs])
         batch, start, gen = self._tokenize(prompts)
         keep = list(range(len(pairs)))
         if self.max_length is not None:
