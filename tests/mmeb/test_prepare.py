@@ -7,7 +7,7 @@ import pytest
 
 from umer1.cli import main
 from umer1.eval.suite import EvalOptions, evaluate
-from umer1.eval.tasks import load_registry, load_task, resolve_tasks, select
+from umer1.eval import load_registry, load_task, resolve_tasks, select
 from umer1.mmeb import (TASKS, PrepareOptions, benchmark, fetch_command, missing_sources, prepare,
                         registry_name, registry_text)
 
