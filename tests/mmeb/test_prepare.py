@@ -74,3 +74,16 @@ def test_prepared_tasks_load_and_score_with_a_real_tiny_model(source_root, tiny_
     assert rec["data_revision"] == "vidore/docvqa_test_subsampled_beir@unknown; split test; instructions ume-r1"
     mr = json.loads((tmp_path / "out/disc/QVHighlight_score.json").read_text())
     assert mr["ranking"] == "local" and 0 <= mr["hit@1"] <= 1
+
+
+def test_data_check_names_the_missing_sources_and_the_command(source_root, capsys):
+    prepare(PrepareOptions(root=source_root, only=["Breakfast"]))
+    registry = source_root / registry_name("ume-r1", "original")
+    rc = main(["data", "check", "--tasks", str(registry), "--data-root", str(source_root),
+               "--only", "Breakfast", "K700"])
+    out = capsys.readouterr().out
+    assert rc == 1
+    line = next(x for x in out.splitlines() if "K700" in x)
+    assert line.startswith("MISSING") and "video_cls" in line
+    assert f"run: umer1 data prepare --root {source_root} --download --only K700" in line
+    assert next(x for x in out.splitlines() if "Breakfast" in x).startswith("ok")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS
 from umer1.eval.loading import LoadedTasks, check_presence
@@ -100,14 +101,19 @@ class DataCheckReport:
     tasks: dict = field(default_factory=dict)
 
 
-def check_data(req: DataCheckRequest) -> DataCheckReport:
-    """Per task, whether its files are present and what is missing (also as JSON if asked)."""
+def check_data(req: DataCheckRequest,
+               hints: Callable[[str, Path], list[str]] | None = None) -> DataCheckReport:
+    """Per task, whether its files are present and what is missing (also as JSON if asked).
+    `hints(task name, data root)` adds, for a missing task, what would produce it (the CLI
+    passes the MMEB-V2 converter's: missing sources and the command that fetches them)."""
     specs, root = resolve_tasks(req.tasks, req.data_root)
     specs = select(specs, req.only)
     report, lines = {}, []
     width = max(len(s.name) for s in specs)
     for s in specs:
         missing = check_presence(s, root, deep=req.deep)
+        if missing and hints is not None:
+            missing += hints(s.name, root)
         report[s.name] = {"present": not missing, "missing": missing, "modality": s.modality,
                           "layout": s.layout, "data": str(s.data_path(root))}
         status = "ok     " if not missing else "MISSING"

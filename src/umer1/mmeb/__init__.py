@@ -7,7 +7,8 @@
 """
 from umer1.mmeb.catalog import INSTRUCTION_SETS, OOD_SPLITS, TASKS, Task, benchmark, instructions
 from umer1.mmeb.prepare import PrepareOptions, PrepareResult, prepare, registry_name, registry_text
-from umer1.mmeb.sources import fetch_command, missing_sources
+from umer1.mmeb.sources import fetch_command, missing_sources, source_hints
 
 __all__ = ["INSTRUCTION_SETS", "OOD_SPLITS", "TASKS", "Task", "benchmark", "instructions", "PrepareOptions",
-           "PrepareResult", "prepare", "registry_name", "registry_text", "fetch_command", "missing_sources"]
+           "PrepareResult", "prepare", "registry_name", "registry_text", "fetch_command", "missing_sources",
+           "source_hints"]

@@ -198,6 +198,16 @@ def fetch_command(task: Task | str, root: str | Path) -> str:
     return f"umer1 data prepare --root {root} --download --only {task.name}"
 
 
+def source_hints(name: str, root: str | Path) -> list[str]:
+    """For `umer1 data check`: what preparing an MMEB-V2 task still lacks, and the command that
+    prepares it ([] for a task this converter does not know)."""
+    if name not in TASKS:
+        return []
+    gaps = missing_sources(name, root)
+    command = fetch_command(name, root) if gaps else f"umer1 data prepare --root {root} --only {name}"
+    return gaps + [f"run: {command}"]
+
+
 # ----- download (hub) --------------------------------------------------------------------------------
 def download(task: Task, root: Path, revision_: str | None = None) -> None:
     """Fetch the task's annotation repo and, for image / video tasks, its MMEB-V2 archive, and unpack it.

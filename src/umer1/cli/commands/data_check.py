@@ -18,6 +18,7 @@ def add_arguments(p):
 
 def run(args) -> int:
     from umer1.eval.jobs import DataCheckRequest, check_data
-    report = check_data(request(DataCheckRequest, args))
+    from umer1.mmeb import source_hints
+    report = check_data(request(DataCheckRequest, args), hints=source_hints)
     print(report.text)
     return 0 if report.ok else 1
