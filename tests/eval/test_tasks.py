@@ -26,7 +26,8 @@ def test_mmeb_image_rows_share_candidates(data_root):
     assert len(d.queries) == 4 and len(d.candidates) == 5          # 4 x 5 rows, 5 distinct units
     assert d.queries[0].text == "Represent the given image for classification"   # marker stripped
     assert d.queries[0].images == [str(data_root / "images" / "c0.png")]
-    assert d.candidates[d.pools[0][0]].text == "Represent the class label: red"
+    # a text-only candidate is the raw tgt_text, its tgt_inst unused (image_cls_dataset.py:26-27)
+    assert d.candidates[d.pools[0][0]].text == "red"
     assert all(lab == {pool[0]: 1.0} for lab, pool in zip(d.labels, d.pools))
     assert d.revision == "abc123" and d.num_data == 4
     assert len(load_task(spec_of(data_root, "TinyCls"), data_root, max_queries=2).queries) == 2

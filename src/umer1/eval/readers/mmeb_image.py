@@ -1,6 +1,11 @@
 """`mmeb_image`: MMEB-V2 image tasks, one row per query with its own candidate list
 (qry_inst, qry_text, qry_img_path, tgt_inst, tgt_text[], tgt_img_path[]; the positive is
-candidate 0), from parquet or JSONL; ranked locally."""
+candidate 0), from parquet or JSONL; ranked locally.
+
+Candidate text as the official loaders build it (docs/mmeb-v2-sources.md section 2.1): a
+text-only candidate (classification label, VQA answer, i2t caption) is the raw `tgt_text`,
+`tgt_inst` unused; an image candidate (t2i, i2i, grounding) is `tgt_inst` + its `tgt_text`.
+`umer1 data prepare` writes the same texts for the official download."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,8 +45,8 @@ def read(spec, root: Path, max_queries: int | None = None) -> TaskData:
             for j in range(count):
                 t = texts[j] if j < len(texts) else ""
                 im = imgs[j] if j < len(imgs) else ""
-                item = EmbedInput(text=join(r.get("tgt_inst") or "", t or ""),
-                                  images=[media(im, media_root, "tgt_img_path")] if im else [])
+                text = join(r.get("tgt_inst") or "", t or "") if im else (t or "")
+                item = EmbedInput(text=text, images=[media(im, media_root, "tgt_img_path")] if im else [])
                 if item.is_empty():
                     raise InputError(f"candidate {j} is empty", field="tgt_text")
                 u = units.add(item)
