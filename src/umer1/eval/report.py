@@ -18,6 +18,7 @@ import numpy as np
 
 from umer1.eval.runner import TaskResult
 from umer1.utils.files import atomic_path, write_json, write_jsonl
+from umer1.utils.plots import bars_against_chance, png
 from umer1.engine.prompts import PROMPT_FORMAT_VERSION
 
 log = logging.getLogger(__name__)
@@ -118,42 +119,24 @@ def summary_markdown(results: Sequence[TaskResult], meta: dict, agg: dict) -> st
 
 
 def plot_scores(results: Sequence[TaskResult], path: str | Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     names = [r.spec.name for r in results]
-    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(names) + 2), 4))
-    colors = ["tab:red" if r.at_chance else "tab:blue" for r in results]
-    ax.bar(range(len(names)), [100 * r.main for r in results], color=colors)
-    ax.scatter(range(len(names)), [100 * r.chance for r in results], marker="_", color="black",
-               s=200, label="chance", zorder=3)
-    ax.set_xticks(range(len(names)), names, rotation=75, ha="right", fontsize=7)
-    ax.set_ylabel("main metric x 100")
-    ax.set_ylim(0, 100)
-    ax.legend(loc="upper right")
-    ax.set_title(f"{results[0].mode if results else ''} scores (red: at chance)")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    with png(path, (max(6, 0.35 * len(names) + 2), 4)) as (fig, ax):
+        bars_against_chance(ax, names, [r.main for r in results], [r.chance for r in results],
+                            [r.at_chance for r in results])
+        ax.set_ylabel("main metric x 100")
+        ax.legend(loc="upper right")
+        ax.set_title(f"{results[0].mode if results else ''} scores (red: at chance)")
 
 
 def plot_passk(curves: dict[str, dict], path: str | Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, cur in curves.items():
-        ax.plot(cur["k"], [100 * v for v in cur["unbiased"]], marker="o", ms=3, label=name)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("k (sampled generative embeddings per query)")
-    ax.set_ylabel("pass@k x 100 (unbiased estimator)")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    with png(path, (6, 4)) as (fig, ax):
+        for name, cur in curves.items():
+            ax.plot(cur["k"], [100 * v for v in cur["unbiased"]], marker="o", ms=3, label=name)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("k (sampled generative embeddings per query)")
+        ax.set_ylabel("pass@k x 100 (unbiased estimator)")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
 
 
 def write_summary(out_dir: str | Path, results: Sequence[TaskResult], meta: dict) -> dict:

@@ -1,9 +1,11 @@
-"""Metrics files of training runs (`metrics.jsonl`) and their PNG plots (no display needed)."""
+"""The one plotting module: PNG figures written atomically with no display (`png`), and the
+plots shared by training runs (`metrics.jsonl` series), evaluation and the demo's report."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from umer1.utils.files import atomic_path
 
@@ -61,3 +63,37 @@ def plot_metrics(metrics_path: str | Path, out_path: str | Path, keys: Sequence[
         fig.savefig(tmp, format="png", dpi=100 if not panels else 80)
     plt.close(fig)
     return out_path
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display needed)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+@contextmanager
+def png(path: str | Path, figsize: tuple[float, float], dpi: int = 100) -> Iterator:
+    """`with png(path, (w, h)) as (fig, ax): ...` draws one axes and writes the PNG atomically
+    when the block ends without an error."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=figsize)
+    try:
+        yield fig, ax
+        fig.tight_layout()
+        with atomic_path(Path(path)) as tmp:
+            fig.savefig(tmp, format="png", dpi=dpi)
+    finally:
+        plt.close(fig)
+
+
+def bars_against_chance(ax, names: Sequence[str], values: Sequence[float],
+                        chance: Sequence[float], flagged: Sequence[bool] = ()) -> None:
+    """One bar per name (x 100), the chance level of each marked, flagged bars in red."""
+    colors = ["tab:red" if f else "tab:blue" for f in (flagged or [False] * len(names))]
+    ax.bar(range(len(names)), [100 * v for v in values], color=colors)
+    ax.scatter(range(len(names)), [100 * c for c in chance], marker="_", color="black", s=200,
+               label="chance", zorder=3)
+    ax.set_xticks(range(len(names)), names, rotation=75, ha="right", fontsize=7)
+    ax.set_ylim(0, 100)
