@@ -137,7 +137,8 @@ def create_app(model, config: ServeConfig, *, encode_fn=None) -> FastAPI:
         try:
             fut = batcher.submit(req.items, req.mode, req.tokens)
         except Overloaded:
-            raise APIError(503, "the server is overloaded; retry later", code="overloaded") from None
+            raise APIError(503, "the server is overloaded; retry later",
+                           code="overloaded") from None
         except RuntimeError:     # closed: the server is shutting down
             raise APIError(503, "the server is shutting down", code="unavailable") from None
         try:

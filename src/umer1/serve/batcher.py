@@ -101,7 +101,8 @@ class DynamicBatcher:
         """The worker thread is running."""
         return self._thread is not None and self._thread.is_alive()
 
-    def submit(self, items: Sequence, mode: Mode | str, costs: Sequence[int] | None = None) -> Future:
+    def submit(self, items: Sequence, mode: Mode | str,
+               costs: Sequence[int] | None = None) -> Future:
         """A Future of the embeddings (N, D) of these inputs. Cancel it (`future.cancel()`) to
         drop the work: it stays cancellable until its result is set."""
         mode = Mode(mode)

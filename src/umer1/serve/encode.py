@@ -31,8 +31,8 @@ class _Stoppable:
         self.should_stop = should_stop
 
     def generate(self, **kwargs):
-        return self.model.generate(**kwargs,
-                                   stopping_criteria=StoppingCriteriaList([_StopWhen(self.should_stop)]))
+        stop = StoppingCriteriaList([_StopWhen(self.should_stop)])
+        return self.model.generate(**kwargs, stopping_criteria=stop)
 
 
 def make_encode_fn(model, *, max_new_tokens: int):

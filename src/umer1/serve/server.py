@@ -25,7 +25,7 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: str | None = None
-    mode: Mode = Mode.DISC
+    mode: Mode | str = Mode.DISC
     max_batch_size: int = 32
     max_gen_batch_size: int = 4
     max_wait_ms: float = 5.0
