@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from umer1 import EmbedInput, InputError
-from umer1.serve.app import make_encode_fn
+from umer1.serve.encode import make_encode_fn
 from umer1.serve.batcher import DynamicBatcher, Overloaded
 
 
 @pytest.fixture()
 def batcher(tiny_model):
-    b = DynamicBatcher(make_encode_fn(tiny_model, batch_size=8, max_new_tokens=4),
+    b = DynamicBatcher(make_encode_fn(tiny_model, max_new_tokens=4),
                        max_batch_size=8, max_wait_s=0.05, max_queued_inputs=20)
     # Tests queue requests before starting the worker, so the merges are deterministic.
     try:
@@ -27,8 +27,8 @@ def test_merges_same_mode_and_isolates_errors(batcher, tiny_model):
     batcher.start()
     with pytest.raises(InputError):
         bad.result(timeout=30)
-    got = np.concatenate([f.result(timeout=30)[0] for f in good])
-    got_gen = gen.result(timeout=30)[0]
+    got = np.concatenate([f.result(timeout=30) for f in good])
+    got_gen = gen.result(timeout=30)
     batcher.close()   # the model is not thread-safe: no offline call while the worker runs
     np.testing.assert_allclose(got, tiny_model.encode([f"text {i}" for i in range(3)]), atol=1e-5)
     np.testing.assert_allclose(got_gen, tiny_model.encode(["gen one"], mode="gen", max_new_tokens=4),
@@ -40,7 +40,7 @@ def test_merges_same_mode_and_isolates_errors(batcher, tiny_model):
 def test_merges_into_one_call(batcher):
     futures = [batcher.submit([EmbedInput(text=f"t{i}")] * 2, "disc") for i in range(4)]
     batcher.start()
-    assert all(f.result(timeout=30)[0].shape == (2, 64) for f in futures)
+    assert all(f.result(timeout=30).shape == (2, 64) for f in futures)
     assert (batcher.stats.batches, batcher.stats.largest_batch) == (1, 8)
 
 
@@ -51,5 +51,5 @@ def test_overload_and_cancel(batcher):
     cancelled = batcher.submit([EmbedInput(text="c")], "disc")
     assert cancelled.cancel()                   # a client that gave up before its turn
     batcher.start()
-    assert first.result(timeout=30)[0].shape == (15, 64)
+    assert first.result(timeout=30).shape == (15, 64)
     assert batcher.stats.inputs == 15

@@ -11,8 +11,8 @@ from tests.serve.util import API_KEY, MODEL_ID
 
 def test_fifty_concurrent_requests_match_offline(served):
     texts = [f"document number {i} " + "word " * (i % 7) for i in range(50)]
-    before = httpx.get(served.url + "/health").json()
     headers = {"Authorization": f"Bearer {API_KEY}"}
+    before = httpx.get(served.url + "/health", headers=headers).json()
     with httpx.Client(base_url=served.url, headers=headers, timeout=60,
                       limits=httpx.Limits(max_connections=50)) as http:
         def one(i):
@@ -22,7 +22,7 @@ def test_fifty_concurrent_requests_match_offline(served):
         with ThreadPoolExecutor(50) as pool:
             got = np.stack(list(pool.map(one, range(50))))
     np.testing.assert_allclose(got, served.model.encode(texts), atol=1e-5)
-    after = httpx.get(served.url + "/health").json()
+    after = httpx.get(served.url + "/health", headers=headers).json()
     assert after["requests"] - before["requests"] == 50
     # Dynamic batching merged concurrent requests into fewer model calls.
     assert after["batches"] - before["batches"] < 50

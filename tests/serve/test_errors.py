@@ -88,7 +88,8 @@ def test_auth_and_routes(served):
     _error(httpx.get(served.url + "/v1/models"), 401)
     _error(httpx.get(served.url + "/v1/nothing", headers=AUTH), 404)
     _error(httpx.get(served.url + "/v1/embeddings", headers=AUTH), 405)
-    assert httpx.get(served.url + "/health").status_code == 200   # health needs no key
+    health = httpx.get(served.url + "/health")   # the status needs no key, and tells no more
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
 
 
 def test_still_serving_after_errors(served):
@@ -105,9 +106,9 @@ def test_timeout_gives_504_then_recovers(tiny_model_dir):
     server, app = start_server(tiny_model_dir, api_key=None, request_timeout_s=0.3)
     real = app.state.batcher.encode_fn
 
-    def slow(items, mode):           # the real model, made slow for this test
+    def slow(items, mode, should_stop):   # the real model, made slow for this test
         time.sleep(delay["s"])
-        return real(items, mode)
+        return real(items, mode, should_stop)
     app.state.batcher.encode_fn = slow
     with server:
         _error(_post(server.url, {"input": "x"}, headers={}), 504, "timeout")

@@ -74,5 +74,5 @@ def test_gen_mode(client, served):
 def test_models_and_health(client, served):
     models = client.models.list()
     assert [m.id for m in models.data] == [MODEL_ID]
-    health = httpx.get(served.url + "/health").json()
+    health = httpx.get(served.url + "/health", headers={"Authorization": f"Bearer {API_KEY}"}).json()
     assert health["status"] == "ok" and health["model"] == MODEL_ID

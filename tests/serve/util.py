@@ -22,11 +22,13 @@ class Served:
     app: object
 
 
-def start_server(model_dir, *, api_key=API_KEY, encode_fn=None, **limit_overrides):
+def start_server(model_dir, *, api_key=API_KEY, encode_fn=None, config_overrides=None,
+                 **limit_overrides):
     limits = ServeLimits(**{**dict(max_inputs_per_request=16, max_image_bytes=20_000,
-                                   max_image_pixels=128 * 128), **limit_overrides})
+                                   max_image_pixels=128 * 128, max_new_tokens=GEN_TOKENS),
+                            **limit_overrides})
     config = ServeConfig(model_name=MODEL_ID, api_key=api_key, max_batch_size=16,
-                         max_wait_s=0.02, max_new_tokens=GEN_TOKENS, limits=limits)
+                         max_wait_s=0.02, limits=limits, **(config_overrides or {}))
     app = create_app(UMEModel.from_pretrained(model_dir), config, encode_fn=encode_fn)
     return BackgroundServer(app, "127.0.0.1", 0), app
 

@@ -24,8 +24,9 @@ def needs_literal(prompt: Prompt, added: tuple[str, ...]) -> bool:
 
 
 def literal_ids(tokenizer, text: str) -> list[int]:
-    """Token ids of `text` with no added-token matching: normaliser, pre-tokeniser, BPE."""
-    backend = tokenizer.backend_tokenizer
+    """Token ids of `text` with no added-token matching: normaliser, pre-tokeniser, BPE.
+    `tokenizer` is a transformers tokenizer or a `tokenizers.Tokenizer`."""
+    backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
     if backend.normalizer is not None:
         text = backend.normalizer.normalize_str(text)
     pieces = backend.pre_tokenizer.pre_tokenize_str(text) if backend.pre_tokenizer else [(text, None)]

@@ -3,17 +3,20 @@
 OpenAI fields: model, input (a string or a list of strings), encoding_format, dimensions, user.
 Extensions: `mode` ("disc" | "gen") and vLLM-style chat `messages`, whose user content parts
 (`text`, `image_url`) make ONE input (images first, as the UME-R1 prompt puts them).
+Every size is checked against ServeLimits: characters first (cheap), then tokens.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from umer1.engine.inputs import EmbedInput
+from umer1.engine.params import Mode, parse_mode
 from umer1.serve.errors import APIError, bad_request
 from umer1.serve.images import decode_image
 from umer1.serve.limits import ServeLimits
+from umer1.serve.text import TokenCounter
+from umer1.utils.errors import InputError
 
-MODES = ("disc", "gen")
 ENCODINGS = ("float", "base64")
 KNOWN_FIELDS = {"model", "input", "messages", "encoding_format", "dimensions", "user", "mode"}
 
@@ -21,26 +24,30 @@ KNOWN_FIELDS = {"model", "input", "messages", "encoding_format", "dimensions", "
 @dataclass
 class EmbeddingRequest:
     items: list[EmbedInput]
-    mode: str
+    tokens: list[int]            # text tokens per input (usage, and the batcher's cost)
+    mode: Mode
     encoding_format: str
     dimensions: int | None
 
 
-def parse_request(body, *, limits: ServeLimits, model_names: set[str], default_mode: str,
-                  hidden_size: int) -> EmbeddingRequest:
+def parse_request(body, *, limits: ServeLimits, model_names: set[str], default_mode: Mode,
+                  hidden_size: int, counter: TokenCounter) -> EmbeddingRequest:
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object")
     unknown = sorted(set(body) - KNOWN_FIELDS)
     if unknown:
         raise bad_request(f"unknown field {unknown[0]!r}", unknown[0], "unknown_field")
     model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise bad_request("'model' must be a string", "model")
     if model is not None and model not in model_names:
         raise APIError(404, f"the model {model!r} does not exist; this server serves "
                        f"{sorted(model_names)[0]!r}", param="model", code="model_not_found")
-    mode = body.get("mode") or default_mode
-    if mode not in MODES:
-        raise bad_request(f"unknown mode {mode!r}; expected 'disc' or 'gen'", "mode", "invalid_mode")
-    fmt = body.get("encoding_format") or "float"
+    if body.get("user") is not None and not isinstance(body["user"], str):
+        raise bad_request("'user' must be a string", "user")
+    mode = _mode(body.get("mode"), default_mode)
+    fmt = body.get("encoding_format")
+    fmt = "float" if fmt is None else fmt
     if fmt not in ENCODINGS:
         raise bad_request(f"unknown encoding_format {fmt!r}; expected 'float' or 'base64'",
                           "encoding_format")
@@ -52,9 +59,22 @@ def parse_request(body, *, limits: ServeLimits, model_names: set[str], default_m
     if has_input == has_messages:
         raise bad_request("give exactly one of 'input' or 'messages'",
                           "messages" if has_messages else "input")
-    items = (_inputs(body["input"], limits) if has_input
-             else [_messages(body["messages"], limits)])
-    return EmbeddingRequest(items, mode, fmt, dims)
+    if has_input:
+        texts, params = _input_texts(body["input"], limits)
+        items = [EmbedInput(text=t) for t in texts]
+    else:
+        item = _messages(body["messages"], limits)
+        texts, params, items = [item.text], ["messages"], [item]
+    return EmbeddingRequest(items, _count(texts, params, limits, counter), mode, fmt, dims)
+
+
+def _mode(value, default: Mode) -> Mode:
+    if value is None:
+        return default
+    try:
+        return parse_mode(value)
+    except InputError as exc:
+        raise bad_request(exc.message, "mode", "invalid_mode") from None
 
 
 def _text(value, param: str, limits: ServeLimits) -> str:
@@ -62,15 +82,19 @@ def _text(value, param: str, limits: ServeLimits) -> str:
         raise bad_request("must be a string", param)
     if not value.strip():
         raise bad_request("an input must not be empty", param, "empty_input")
-    if len(value) > limits.max_text_chars:
-        raise bad_request(f"an input is longer than {limits.max_text_chars} characters", param,
-                          "input_too_long")
+    _check_chars(value, param, limits)
     return value
 
 
-def _inputs(value, limits: ServeLimits) -> list[EmbedInput]:
+def _check_chars(text: str, param: str, limits: ServeLimits) -> None:
+    if len(text) > limits.max_text_chars:
+        raise bad_request(f"an input has {len(text)} characters, over the limit of "
+                          f"{limits.max_text_chars}", param, "input_too_long")
+
+
+def _input_texts(value, limits: ServeLimits) -> tuple[list[str], list[str]]:
     if isinstance(value, str):
-        return [EmbedInput(text=_text(value, "input", limits))]
+        return [_text(value, "input", limits)], ["input"]
     if not isinstance(value, list):
         raise bad_request("'input' must be a string or a list of strings", "input")
     if not value:
@@ -81,7 +105,30 @@ def _inputs(value, limits: ServeLimits) -> list[EmbedInput]:
     if any(isinstance(v, (int, list)) for v in value):
         raise bad_request("token-id inputs are not accepted (the model embeds text and images "
                           "through its own prompt); send strings", "input")
-    return [EmbedInput(text=_text(v, f"input[{i}]", limits)) for i, v in enumerate(value)]
+    params = [f"input[{i}]" for i in range(len(value))]
+    return [_text(v, p, limits) for v, p in zip(value, params)], params
+
+
+def _count(texts: list[str], params: list[str], limits: ServeLimits,
+           counter: TokenCounter) -> list[int]:
+    """Token counts per text: the request's characters are bounded before anything is
+    tokenized, so tokenizing costs at most max_request_chars."""
+    where = "messages" if params == ["messages"] else "input"
+    chars = sum(len(t) for t in texts)
+    if chars > limits.max_request_chars:
+        raise APIError(413, f"the request's texts have {chars} characters, over the limit of "
+                       f"{limits.max_request_chars}", param=where, code="request_too_large")
+    tokens = []
+    for text, param in zip(texts, params):
+        n = counter.count(text, param)
+        if n > limits.max_text_tokens:
+            raise bad_request(f"an input has {n} tokens, over the limit of "
+                              f"{limits.max_text_tokens}", param, "input_too_long")
+        tokens.append(n)
+    if sum(tokens) > limits.max_request_tokens:
+        raise APIError(413, f"the request's texts have {sum(tokens)} tokens, over the limit of "
+                       f"{limits.max_request_tokens}", param=where, code="request_too_large")
+    return tokens
 
 
 def _messages(value, limits: ServeLimits) -> EmbedInput:
@@ -108,6 +155,7 @@ def _messages(value, limits: ServeLimits) -> EmbedInput:
             if kind == "text":
                 if not isinstance(part.get("text"), str):
                     raise bad_request("a text part needs a string 'text'", f"{pw}.text")
+                _check_chars(part["text"], f"{pw}.text", limits)
                 texts.append(part["text"])
             elif kind == "image_url":
                 url = part.get("image_url")
@@ -120,9 +168,7 @@ def _messages(value, limits: ServeLimits) -> EmbedInput:
                 raise bad_request(f"unsupported content part type {kind!r}; expected 'text' or "
                                   "'image_url'", f"{pw}.type")
     text = "\n".join(t for t in texts if t.strip())
-    if len(text) > limits.max_text_chars:
-        raise bad_request(f"the text is longer than {limits.max_text_chars} characters",
-                          "messages", "input_too_long")
+    _check_chars(text, "messages", limits)
     item = EmbedInput(text=text, images=images)
     if item.is_empty():
         raise bad_request("the messages hold no text and no image", "messages", "empty_input")
