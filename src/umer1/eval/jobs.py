@@ -27,6 +27,7 @@ class EvalRequest:
     num_samples: int = 1
     temperature: float = 1.0
     top_p: float = 1.0
+    top_k: int = 0
     seed: int = 0
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     batch_size: int = 8
@@ -62,6 +63,7 @@ def run_eval(req: EvalRequest) -> str:
     mode_pairs(qm, cm, model.settings.spaces_aligned)   # refuse cross-mode early, with the reason
     opts = EvalOptions(query_mode=qm, candidate_mode=cm, max_queries=req.max_queries,
                        num_samples=req.num_samples, temperature=req.temperature, top_p=req.top_p,
+                       top_k=req.top_k,
                        seed=req.seed, max_new_tokens=req.max_new_tokens, batch_size=req.batch_size,
                        flush_every=req.flush_every, cache_dir=req.cache_dir,
                        show_progress=req.show_progress)

@@ -32,6 +32,7 @@ class EvalOptions:
     num_samples: int = 1              # K > 1: pass@k with K sampled gen query embeddings
     temperature: float = 1.0          # for the pass@k samples (evaluation itself is greedy)
     top_p: float = 1.0
+    top_k: int = 0                    # 0 = off: never the checkpoint's generation_config top_k
     seed: int = 0
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     batch_size: int = 8
@@ -159,7 +160,8 @@ def _passk(embedder: Embedder, spec: TaskSpec, data: TaskData, opts: EvalOptions
     """K sampled gen embeddings per query against greedy candidates; the coverage curve."""
     K = opts.num_samples
     sampled = EmbedSpec(Mode.GEN, GenParams(max_new_tokens=opts.max_new_tokens, top_p=opts.top_p,
-                                            temperature=opts.temperature, num_samples=K, seed=opts.seed))
+                                            top_k=opts.top_k, temperature=opts.temperature,
+                                            num_samples=K, seed=opts.seed))
     q, c, _, _ = embed_task(embedder, spec, data, sampled, _greedy(cm, opts))
     if not embedder.is_main:
         return None
@@ -167,5 +169,6 @@ def _passk(embedder: Embedder, spec: TaskSpec, data: TaskData, opts: EvalOptions
     curve = passk_mod.coverage_curve(correct)
     write_json(out / "passk" / f"{spec.name}_passk.json",
                dict(curve, task=spec.name, temperature=opts.temperature, top_p=opts.top_p,
+                    top_k=opts.top_k,
                     seed=opts.seed, candidate_mode=str(cm)))
     return curve

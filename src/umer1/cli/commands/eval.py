@@ -24,7 +24,8 @@ def add_arguments(p):
     p.add_argument("--num-samples", type=int, default=1,
                    help="K > 1: pass@k curve from K sampled generative query embeddings")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature for pass@k")
-    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--top-p", type=float, default=1.0, help="1 = off")
+    p.add_argument("--top-k", type=int, default=0, help="0 = off (never the checkpoint's own)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
     p.add_argument("--batch-size", type=int, default=8)
