@@ -4,8 +4,9 @@ from __future__ import annotations
 from umer1.engine.backbones.base import VISION_TOKEN_NAMES, Backbone
 from umer1.engine.backbones.qwen2_5_vl import BACKBONE as QWEN2_5_VL
 from umer1.engine.backbones.qwen2_vl import BACKBONE as QWEN2_VL
+from umer1.engine.backbones.qwen3_vl import BACKBONE as QWEN3_VL
 
-BACKBONES: dict[str, Backbone] = {b.name: b for b in (QWEN2_VL, QWEN2_5_VL)}
+BACKBONES: dict[str, Backbone] = {b.name: b for b in (QWEN2_VL, QWEN2_5_VL, QWEN3_VL)}
 
 
 def get_backbone(name: str) -> Backbone:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
+
+from umer1.engine.prompts import QWEN2_VL_CHAT, ChatFormat
 
 # Tokens that must never be sampled: a generated vision token breaks any later forward
 # pass that carries images (spec section 2).
@@ -21,6 +23,17 @@ class Backbone:
     # tiny_config(vocab_size, token_ids, hidden_size, num_layers, ...) -> a transformers config
     tiny_config: Callable[..., Any]
     vision_token_names: tuple[str, ...] = field(default=VISION_TOKEN_NAMES)
+    # The chat template's default system turn (the text itself lives in engine/prompts.py).
+    chat: ChatFormat = QWEN2_VL_CHAT
+    # Side of one merged visual token in pixels (patch x spatial merge): images are resized
+    # to multiples of it.
+    resize_factor: int = 28
+    # Image-processor values a released checkpoint's preprocessor_config.json sets where they
+    # differ from the processor class's defaults.
+    image_processor_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    # Added tokens after the 14 Qwen2-VL special tokens, in id order (engine/vocab.py).
+    added_tokens: tuple[str, ...] = ()
+    vocab_rows: int = 151936       # rows of the released embedding matrix
 
     def language_model(self, model):
         """The decoder stack whose final norm output is "the last-layer hidden state"."""
