@@ -130,3 +130,12 @@ def test_final_norm_is_the_decoders_under_deepstack(tiny_qwen3_dir):
     m = UMEModel.from_pretrained(tiny_qwen3_dir)
     assert m.final_norm is m.hf_model.model.language_model.norm
     assert m.hf_model.config.vision_config.deepstack_visual_indexes  # DeepStack is exercised
+
+
+def test_video_cap_is_per_frame_on_every_backbone(backbone_dir):
+    m = UMEModel.from_pretrained(backbone_dir)
+    frames = [Image.new("RGB", (160, 160), (30 * i, 0, 0)) for i in range(m.settings.video_frames)]
+    thw = m.batch([as_input({"text": "v", "video": frames})])["video_grid_thw"][0].tolist()
+    patch = m.backbone.resize_factor // 2
+    assert thw[0] * 2 == len(frames)
+    assert m.settings.video_max_pixels // 2 < thw[1] * thw[2] * patch ** 2 <= m.settings.video_max_pixels

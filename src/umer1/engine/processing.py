@@ -5,6 +5,7 @@ from typing import Sequence
 
 from PIL import Image
 
+from umer1.engine.backbones import backbone_for_processor
 from umer1.engine.inputs import DEFAULT_MAX_IMAGE_PIXELS, EmbedInput, load_image, sample_frames
 from umer1.engine.literal import added_strings, literal_ids, needs_literal, splice_rows, user_segment
 from umer1.engine.prompts import DISC_TOKEN, Prompt, prepare, system_turn
@@ -72,10 +73,19 @@ def _run_processor(processor, prompts, texts, settings, padding_side, **kwargs):
         images_kwargs={"size": {"shortest_edge": settings.min_pixels,
                                 "longest_edge": settings.max_pixels}},
         videos_kwargs={"size": {"shortest_edge": settings.min_pixels,
-                                "longest_edge": settings.video_max_pixels},
+                                "longest_edge": _video_longest_edge(processor, settings)},
                        "do_sample_frames": False, "cap_pixels_per_frame": True},
         **kwargs,
     )
+
+
+def _video_longest_edge(processor, settings: EmbeddingSettings) -> int:
+    """`video_max_pixels` caps one frame. A processor that reads its cap as a whole clip's budget
+    (`Backbone.video_budget_per_clip`) gets the budget of a clip of `video_frames` frames, so a
+    clip of that many frames has the same per-frame cap on every backbone."""
+    backbone = backbone_for_processor(processor)
+    per_clip = backbone is not None and backbone.video_budget_per_clip
+    return settings.video_max_pixels * (settings.video_frames if per_clip else 1)
 
 
 def length_key(item: EmbedInput, settings: EmbeddingSettings) -> int:

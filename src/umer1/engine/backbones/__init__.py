@@ -25,5 +25,10 @@ def backbone_for_model_type(model_type: str) -> Backbone:
                      f"supported: {', '.join(b.model_type for b in BACKBONES.values())}")
 
 
+def backbone_for_processor(processor) -> Backbone | None:
+    """The backbone whose processor class `processor` is (None for any other processor)."""
+    return next((b for b in BACKBONES.values() if type(processor) is b.processor_class), None)
+
+
 __all__ = ["Backbone", "BACKBONES", "VISION_TOKEN_NAMES", "get_backbone",
-           "backbone_for_model_type"]
+           "backbone_for_model_type", "backbone_for_processor"]

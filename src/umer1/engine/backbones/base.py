@@ -33,6 +33,9 @@ class Backbone:
     image_processor_kwargs: Mapping[str, Any] = field(default_factory=dict)
     # Added tokens after the 14 Qwen2-VL special tokens, in id order (engine/vocab.py).
     added_tokens: tuple[str, ...] = ()
+    # True when the video processor reads its `longest_edge` as the pixel budget of a whole
+    # clip that its frames share (Qwen3-VL), False when it caps each frame (Qwen2-VL).
+    video_budget_per_clip: bool = False
     vocab_rows: int = 151936       # rows of the released embedding matrix
 
     def language_model(self, model):

@@ -5,7 +5,8 @@ What differs from Qwen2-VL for this package:
   are normalised with mean = std = 0.5 (the released preprocessor_config.json);
 - the chat template has no default system turn (`prompts.QWEN3_VL_CHAT`);
 - the tokenizer adds `<think>`, `</think>`, tool-call and FIM tokens as normal added tokens;
-- the processor writes a `<t seconds>` timestamp before each pair of video frames;
+- the processor writes a `<t seconds>` timestamp before each pair of video frames, and its video
+  pixel cap bounds a whole clip rather than one frame;
 - DeepStack adds visual features to the hidden states of the first decoder layers only: the
   final norm (`model.model.language_model.norm`) still gives the last-layer state, the state
   the teacher-forced forward and the generation hook read.
@@ -63,5 +64,5 @@ BACKBONE = Backbone(
     tiny_config=tiny_config, chat=QWEN3_VL_CHAT, resize_factor=PATCH_SIZE * MERGE_SIZE,
     image_processor_kwargs={"patch_size": PATCH_SIZE, "merge_size": MERGE_SIZE,
                             "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]},
-    added_tokens=tuple(QWEN3_ADDED_TOKENS),
+    added_tokens=tuple(QWEN3_ADDED_TOKENS), video_budget_per_clip=True,
 )
