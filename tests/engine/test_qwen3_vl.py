@@ -139,3 +139,13 @@ def test_video_cap_is_per_frame_on_every_backbone(backbone_dir):
     patch = m.backbone.resize_factor // 2
     assert thw[0] * 2 == len(frames)
     assert m.settings.video_max_pixels // 2 < thw[1] * thw[2] * patch ** 2 <= m.settings.video_max_pixels
+
+
+def test_frozen_tower_keeps_the_deepstack_mergers_trainable(tiny_qwen3_dir):
+    from umer1.train.base.model import freeze_vision_tower
+    m = UMEModel.from_pretrained(tiny_qwen3_dir)
+    freeze_vision_tower(m)
+    tower = m.hf_model.model.visual
+    assert not any(p.requires_grad for p in tower.blocks.parameters())
+    for projector in (tower.merger, tower.deepstack_merger_list):
+        assert all(p.requires_grad for p in projector.parameters())

@@ -36,6 +36,9 @@ class Backbone:
     # True when the video processor reads its `longest_edge` as the pixel budget of a whole
     # clip that its frames share (Qwen3-VL), False when it caps each frame (Qwen2-VL).
     video_budget_per_clip: bool = False
+    # Vision-tower children that project into the decoder; they stay trainable when the tower
+    # is frozen (`train.base.model.freeze_vision_tower`).
+    vision_projector_names: tuple[str, ...] = ("merger",)
     vocab_rows: int = 151936       # rows of the released embedding matrix
 
     def language_model(self, model):
@@ -47,3 +50,7 @@ class Backbone:
 
     def vision_tower(self, model):
         return model.model.visual
+
+    def vision_projectors(self, model) -> list:
+        tower = self.vision_tower(model)
+        return [getattr(tower, n) for n in self.vision_projector_names if hasattr(tower, n)]

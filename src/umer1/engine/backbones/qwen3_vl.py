@@ -65,4 +65,6 @@ BACKBONE = Backbone(
     image_processor_kwargs={"patch_size": PATCH_SIZE, "merge_size": MERGE_SIZE,
                             "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]},
     added_tokens=tuple(QWEN3_ADDED_TOKENS), video_budget_per_clip=True,
+    # the DeepStack mergers project intermediate vision features into the first decoder layers
+    vision_projector_names=("merger", "deepstack_merger_list"),
 )
