@@ -190,9 +190,13 @@ def test_every_backbone_evaluates_both_modes(backbone_dir, data_root, tmp_path):
     specs = [s for s in specs if s.name in ("TinyCls", "TinyVid")]
     out = tmp_path / "out"
     opts = EvalOptions(query_mode="both", max_new_tokens=3, show_progress=False)
-    summary = evaluate(UMEModel.from_pretrained(backbone_dir), specs, root, out, opts)
+    model = UMEModel.from_pretrained(backbone_dir)
+    summary = evaluate(model, specs, root, out, opts)
     assert set(summary["modes"]) == {"disc", "gen"}
     for mode in ("disc", "gen"):
         for name in ("TinyCls", "TinyVid"):
             rec = json.loads((out / mode / f"{name}_score.json").read_text())
             assert rec["query_mode"] == mode and 0.0 <= rec["main_score"] <= 1.0
+    meta = json.loads((out / "gen" / "leaderboard.json").read_text())["metadata"]
+    assert meta["prompt_format"] == model.settings.prompt_format
+    assert meta["model_backbone"] == model.backbone.model_type
