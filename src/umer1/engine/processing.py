@@ -5,13 +5,14 @@ from typing import Sequence
 
 from PIL import Image
 
-from umer1.engine.backbones import backbone_for_processor
+from umer1.engine.backbones import backbone_for_processor, get_backbone
 from umer1.engine.inputs import DEFAULT_MAX_IMAGE_PIXELS, EmbedInput, load_image, sample_frames
 from umer1.engine.literal import added_strings, literal_ids, needs_literal, splice_rows, user_segment
 from umer1.engine.prompts import DISC_TOKEN, Prompt, prepare, system_turn
 from umer1.engine.settings import EmbeddingSettings
 
-QWEN2_VL_RESIZE_FACTOR = 28   # `Backbone.resize_factor` of the released checkpoints' backbone
+# the default: the resize factor of the released checkpoints' backbone
+QWEN2_VL_RESIZE_FACTOR = get_backbone("qwen2_vl").resize_factor
 
 
 def load_prompt(item: EmbedInput, settings: EmbeddingSettings, *, assistant: str | None = None,

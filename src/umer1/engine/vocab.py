@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
-
-from tokenizers import AddedToken
 
 from umer1.engine.prompts import CHAT_TEMPLATE, GENERATION_PROMPT, SYSTEM_PROMPT
 
