@@ -149,3 +149,10 @@ def test_frozen_tower_keeps_the_deepstack_mergers_trainable(tiny_qwen3_dir):
     assert not any(p.requires_grad for p in tower.blocks.parameters())
     for projector in (tower.merger, tower.deepstack_merger_list):
         assert all(p.requires_grad for p in projector.parameters())
+
+
+def test_one_frame_video_embeds_on_every_backbone(backbone_dir):
+    m = UMEModel.from_pretrained(backbone_dir)
+    item = {"text": "v", "video": [Image.new("RGB", (64, 64), (9, 9, 9))]}
+    assert m.batch([as_input(item)])["video_grid_thw"][0, 0].item() == 1
+    assert m.encode([item], mode="disc").shape == (1, m.hidden_size)

@@ -65,7 +65,10 @@ def processor_batch(processor, prompts: Sequence[Prompt], settings: EmbeddingSet
 
 def _run_processor(processor, prompts, texts, settings, padding_side, **kwargs):
     images = [im for p in prompts for im in p.images]
-    videos = [v for p in prompts for v in p.videos]
+    # A clip shorter than one temporal patch repeats its last frame, as Qwen2-VL's processor
+    # does itself; Qwen3-VL's refuses such a clip.
+    t = getattr(processor.video_processor, "temporal_patch_size", 1)
+    videos = [v + [v[-1]] * (t - len(v)) for p in prompts for v in p.videos]
     processor.tokenizer.padding_side = padding_side
     return processor(
         text=texts, images=images or None, videos=videos or None,
