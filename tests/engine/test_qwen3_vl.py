@@ -1,6 +1,7 @@
 """Qwen3-VL specifics: the released tokenizer's ids, the pinned prompt of a text-only, an image
 and a video input, `<think>` as one normal token, literal user text around timestamped frames,
-the 32-pixel resize and the final norm under DeepStack."""
+the 32-pixel resize, the final norm under DeepStack; and, on every backbone, the per-frame video
+cap and one-frame clips (which Qwen3-VL's processor alone would refuse)."""
 from __future__ import annotations
 
 import pytest
