@@ -1,4 +1,5 @@
-"""GPU figures for a random-initialised, real-size Qwen2-VL-2B (config only, no weights needed).
+"""GPU figures for a random-initialised, real-size Qwen2-VL-2B or Qwen3-VL-2B (config only, no
+weights needed).
 
 Measures disc embeddings/s, gen tokens/s (HF generate; vLLM too when installed), and one SFT
 step's time and peak memory (last-layer forward vs keeping every layer's hidden states), each
@@ -27,43 +28,82 @@ from umer1.engine.inputs import as_input  # noqa: E402
 from umer1.train.sft.losses import info_nce, ntp_loss  # noqa: E402
 from umer1.engine.settings import EmbeddingSettings  # noqa: E402
 from umer1.engine.tiny import build_processor  # noqa: E402
-from umer1.engine.vocab import QWEN2_VL_SPECIAL_TOKENS, qwen2_vl_tokenizer  # noqa: E402
+from umer1.engine.vocab import QWEN2_VL_SPECIAL_TOKENS, build_tokenizer  # noqa: E402
 from umer1.engine.tokens import add_embedding_tokens  # noqa: E402
-from transformers import Qwen2VLConfig  # noqa: E402
-
-# Qwen2-VL-2B-Instruct's architecture.
-QWEN2_VL_2B = dict(hidden=1536, layers=28, heads=12, kv=2, inter=8960, vdepth=32, vdim=1280, vheads=16)
-SMOKE = dict(hidden=128, layers=2, heads=2, kv=1, inter=256, vdepth=1, vdim=64, vheads=2)
+from transformers import Qwen2VLConfig, Qwen3VLConfig  # noqa: E402
 
 
-def build(sizes: dict, device: str, dtype) -> UMEModel:
-    tok = qwen2_vl_tokenizer()
-    add_embedding_tokens(tok)
-    ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN2_VL_SPECIAL_TOKENS}
-    head_dim = sizes["hidden"] // sizes["heads"]
+def qwen2_vl_config(ids: dict, s: dict):
+    head_dim = s["hidden"] // s["heads"]
     half = head_dim // 2
     section = [half // 4, (half - half // 4) // 2, half - half // 4 - (half - half // 4) // 2]
-    cfg = Qwen2VLConfig(
-        text_config=dict(vocab_size=151936, hidden_size=sizes["hidden"], intermediate_size=sizes["inter"],
-                         num_hidden_layers=sizes["layers"], num_attention_heads=sizes["heads"],
-                         num_key_value_heads=sizes["kv"], max_position_embeddings=32768,
+    return Qwen2VLConfig(
+        text_config=dict(vocab_size=151936, hidden_size=s["hidden"], intermediate_size=s["inter"],
+                         num_hidden_layers=s["layers"], num_attention_heads=s["heads"],
+                         num_key_value_heads=s["kv"], max_position_embeddings=32768,
                          rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": section},
                          bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
                          pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=True),
-        vision_config=dict(depth=sizes["vdepth"], embed_dim=sizes["vdim"], hidden_size=sizes["hidden"],
-                           num_heads=sizes["vheads"], mlp_ratio=4, patch_size=14, spatial_merge_size=2,
+        vision_config=dict(depth=s["vdepth"], embed_dim=s["vdim"], hidden_size=s["hidden"],
+                           num_heads=s["vheads"], mlp_ratio=4, patch_size=14, spatial_merge_size=2,
                            temporal_patch_size=2),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
         tie_word_embeddings=True)
+
+
+def qwen3_vl_config(ids: dict, s: dict):
+    half = s["head_dim"] // 2
+    t = half * 3 // 8                            # [24, 20, 20] at head_dim 128
+    return Qwen3VLConfig(
+        text_config=dict(vocab_size=151936, hidden_size=s["hidden"], intermediate_size=s["inter"],
+                         num_hidden_layers=s["layers"], num_attention_heads=s["heads"],
+                         num_key_value_heads=s["kv"], head_dim=s["head_dim"],
+                         max_position_embeddings=262144, rms_norm_eps=1e-6,
+                         rope_parameters={"rope_type": "default", "rope_theta": 5e6,
+                                          "mrope_section": [t, (half - t) // 2, half - t - (half - t) // 2],
+                                          "mrope_interleaved": True},
+                         bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
+                         pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=True),
+        vision_config=dict(depth=s["vdepth"], hidden_size=s["vdim"], intermediate_size=s["vinter"],
+                           num_heads=s["vheads"], out_hidden_size=s["hidden"], patch_size=16,
+                           spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=2304,
+                           deepstack_visual_indexes=s["deepstack"]),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True)
+
+
+# Qwen2-VL-2B-Instruct's architecture (its config.json on the hub).
+QWEN2_VL_2B = dict(hidden=1536, layers=28, heads=12, kv=2, inter=8960, vdepth=32, vdim=1280, vheads=16)
+# Qwen3-VL-2B-Instruct's architecture, from its config.json on the hub (Qwen/Qwen3-VL-2B-Instruct):
+# text_config hidden_size 2048, intermediate_size 6144, 28 layers, 16 heads, 8 KV heads, head_dim
+# 128, rope_theta 5e6, interleaved mrope [24, 20, 20], tied embeddings (the Qwen3-1.7B decoder);
+# vision_config depth 24, hidden_size 1024, intermediate_size 4096, 16 heads, patch 16, merge 2,
+# out_hidden_size 2048, deepstack_visual_indexes [5, 11, 17].
+QWEN3_VL_2B = dict(hidden=2048, layers=28, heads=16, kv=8, head_dim=128, inter=6144, vdepth=24,
+                   vdim=1024, vinter=4096, vheads=16, deepstack=[5, 11, 17])
+SMOKE2 = dict(hidden=128, layers=2, heads=2, kv=1, inter=256, vdepth=1, vdim=64, vheads=2)
+SMOKE3 = dict(hidden=128, layers=2, heads=2, kv=1, head_dim=64, inter=256, vdepth=2, vdim=64,
+              vinter=128, vheads=2, deepstack=[0])
+# name -> (backbone, config builder, real sizes, smoke sizes)
+ARCHS = {"qwen2_vl_2b": ("qwen2_vl", qwen2_vl_config, QWEN2_VL_2B, SMOKE2),
+         "qwen3_vl_2b": ("qwen3_vl", qwen3_vl_config, QWEN3_VL_2B, SMOKE3)}
+
+
+def build(arch: str, smoke: bool, device: str, dtype) -> UMEModel:
+    name, config, sizes, small = ARCHS[arch]
+    bb = get_backbone(name)
+    tok = build_tokenizer("qwen", bb)
+    add_embedding_tokens(tok)
+    ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN2_VL_SPECIAL_TOKENS}
+    cfg = config(ids, small if smoke else sizes)
     torch.manual_seed(0)
     with torch.device(device):
-        model = get_backbone("qwen2_vl").model_class._from_config(
-            cfg, dtype=dtype, attn_implementation="sdpa")
+        model = bb.model_class._from_config(cfg, dtype=dtype, attn_implementation="sdpa")
     model.eval()
-    settings = EmbeddingSettings(max_pixels=448 * 448)
-    return UMEModel(model, build_processor(get_backbone("qwen2_vl"), tok, settings),
-                    get_backbone("qwen2_vl"), settings, name="random Qwen2-VL-2B")
+    settings = EmbeddingSettings(prompt_format=bb.chat.name, max_pixels=448 * 448)
+    return UMEModel(model, build_processor(bb, tok, settings), bb, settings, name=f"random {arch}")
 
 
 def inputs(n: int, px: int):
@@ -155,15 +195,19 @@ def main(argv=None) -> int:
     logging.getLogger("umer1.engine.model").setLevel(logging.ERROR)  # random weights never emit <gen_emb>
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true", help="small model on the CPU, to check the script")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "gpu.json"))
+    ap.add_argument("--arch", choices=list(ARCHS), default="qwen2_vl_2b")
+    ap.add_argument("--out", default=None, help="default: benchmarks/results/gpu.json for "
+                    "qwen2_vl_2b, benchmarks/results/gpu_ARCH.json for the others")
     args = ap.parse_args(argv)
+    out_path = args.out or str(Path(__file__).parent / "results" / (
+        "gpu.json" if args.arch == "qwen2_vl_2b" else f"gpu_{args.arch}.json"))
     device = "cpu" if args.smoke else "cuda"
     dtype = torch.float32 if args.smoke else torch.bfloat16
-    sizes = SMOKE if args.smoke else QWEN2_VL_2B
-    n, px, new = (4, 56, 8) if args.smoke else (32, 448, 128)
+    n, px, new = (4, 64, 8) if args.smoke else (32, 448, 128)
     t0 = time.time()
-    m = build(sizes, device, dtype)
-    res = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() and not args.smoke
+    m = build(args.arch, args.smoke, device, dtype)
+    res = {"arch": args.arch,
+           "device": torch.cuda.get_device_name() if torch.cuda.is_available() and not args.smoke
            else platform.processor() or "cpu", "torch": torch.__version__,
            "params": sum(p.numel() for p in m.model.parameters()), "batch": n, "image_px": px}
     items = inputs(n, px)
@@ -181,7 +225,7 @@ def main(argv=None) -> int:
         res["gen_items_per_s_hf"] = n / t_g
         res["gen_new_tokens"] = new
     from umer1.engine.processing import load_prompt
-    prompts = [load_prompt(i, m.settings) for i in items]
+    prompts = [load_prompt(i, m.settings, resize_factor=m.backbone.resize_factor) for i in items]
     res["gen_tokens_per_s_vllm"] = vllm_tokens_per_s(m, prompts, new) if not args.smoke else None
     answer = "<think>" + "reasoning " * (8 if args.smoke else 100) + "</think><answer>a summary\n<gen_emb>"
     k = 2 if args.smoke else 8
@@ -190,8 +234,8 @@ def main(argv=None) -> int:
     res.update(sft_pairs=k, sft_step_s=t_last, sft_step_s_all_layers=t_all, sft_peak_gib=mem_last,
                sft_peak_gib_all_layers=mem_all, sft_memory_ratio_all_vs_last=mem_all / mem_last
                if mem_last else None, seconds=round(time.time() - t0, 1))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_path).write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps(res, indent=2))
     return 0
 

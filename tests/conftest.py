@@ -8,6 +8,10 @@ from umer1.engine.tiny import make_tiny_model
 
 torch.set_num_threads(1)  # tiny models: a second thread buys little and thrashes on a busy machine
 
+# The backbones every per-backbone test runs on (`backbone_dir`), each a session fixture below.
+BACKBONES = {"qwen2_vl": "tiny_model_dir", "qwen2_5_vl": "tiny_qwen25_dir",
+             "qwen3_vl": "tiny_qwen3_dir"}
+
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
@@ -27,6 +31,19 @@ def tiny_qwen_tok_dir(tmp_path_factory):
 def tiny_qwen25_dir(tmp_path_factory):
     return make_tiny_model(tmp_path_factory.mktemp("tiny_qwen2_5_vl"), backbone="qwen2_5_vl",
                            tokenizer="compact", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3_dir(tmp_path_factory):
+    """Qwen3-VL layout (16 px patches, DeepStack, no default system turn), compact tokenizer."""
+    return make_tiny_model(tmp_path_factory.mktemp("tiny_qwen3_vl"), backbone="qwen3_vl",
+                           tokenizer="compact", seed=0)
+
+
+@pytest.fixture(scope="session", params=list(BACKBONES))
+def backbone_dir(request):
+    """The tiny model of each backbone in turn: a test taking it runs once per backbone."""
+    return request.getfixturevalue(BACKBONES[request.param])
 
 
 @pytest.fixture(scope="session")

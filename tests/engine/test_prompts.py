@@ -1,5 +1,8 @@
+import pytest
+
 from umer1.engine import prompts
 from umer1.engine.prompts import GENERATION_PROMPT, prepare, render, render_sft_side
+from umer1.utils.errors import InputError
 
 SPEC_PROMPT = ("Represent the above input text, images, videos, or any combination of the three as "
                "embeddings. First output the thinking process in <think> </think> tags and then "
@@ -48,10 +51,31 @@ def test_sft_side_keeps_record_whitespace_and_places_visuals():
     assert "user\n<|vision_start|><|image_pad|><|vision_end|>Find\n<disc_emb>" in out2
 
 
-def test_chat_template_matches_render(tiny_model_dir):
+def test_chat_template_matches_render(backbone_dir):
     from transformers import AutoProcessor
-    proc = AutoProcessor.from_pretrained(tiny_model_dir)
+    from umer1.engine.settings import EmbeddingSettings
+    proc = AutoProcessor.from_pretrained(backbone_dir)
+    system = prompts.system_turn(EmbeddingSettings.load(backbone_dir).prompt_format)
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "video"},
                                              {"type": "text", "text": prompts.user_text("hi")}]}]
     assert proc.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) == \
-        render("hi", images=1, video=True)
+        render("hi", images=1, video=True, system=system)
+    # a system turn given in the messages replaces the default one
+    with_system = [{"role": "system", "content": "S"}] + messages
+    assert proc.apply_chat_template(with_system, add_generation_prompt=True, tokenize=False) == \
+        render("hi", images=1, video=True, system="S")
+
+
+def test_system_turn_per_backbone():
+    from umer1.engine.backbones import BACKBONES
+    assert {b.name: prompts.system_turn(b.chat.name) for b in BACKBONES.values()} == {
+        "qwen2_vl": "You are a helpful assistant.", "qwen2_5_vl": "You are a helpful assistant.",
+        "qwen3_vl": None}
+    assert render("x", images=1, system=None).startswith(
+        "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>x\n<disc_emb>\n")
+    assert prepare("x", system=None).text == render("x", images=1, system=None)
+
+
+def test_unknown_prompt_format_is_an_input_error():
+    with pytest.raises(InputError, match="unknown prompt format"):
+        prompts.system_turn("ume-r1/other/9")

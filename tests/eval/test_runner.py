@@ -182,3 +182,21 @@ def test_chance_level_is_exact_for_the_main_metrics(data_root):
     # simulated metrics (mrr) come close to the exact expectation 1/5 * H(5)/... on 5 candidates
     mrr = TaskSpec(**{**spec.__dict__, "metric": "mrr@10"})
     assert chance_level(mrr, data, draws=400) == pytest.approx(sum(1 / r for r in range(1, 6)) / 5, abs=0.05)
+
+
+def test_every_backbone_evaluates_both_modes(backbone_dir, data_root, tmp_path):
+    from umer1 import UMEModel
+    specs, root = resolve_tasks(data_root / "tasks.yaml")
+    specs = [s for s in specs if s.name in ("TinyCls", "TinyVid")]
+    out = tmp_path / "out"
+    opts = EvalOptions(query_mode="both", max_new_tokens=3, show_progress=False)
+    model = UMEModel.from_pretrained(backbone_dir)
+    summary = evaluate(model, specs, root, out, opts)
+    assert set(summary["modes"]) == {"disc", "gen"}
+    for mode in ("disc", "gen"):
+        for name in ("TinyCls", "TinyVid"):
+            rec = json.loads((out / mode / f"{name}_score.json").read_text())
+            assert rec["query_mode"] == mode and 0.0 <= rec["main_score"] <= 1.0
+    meta = json.loads((out / "gen" / "leaderboard.json").read_text())["metadata"]
+    assert meta["prompt_format"] == model.settings.prompt_format
+    assert meta["model_backbone"] == model.backbone.model_type

@@ -279,3 +279,20 @@ def test_vllm_backend_is_import_guarded(primed_dir, tmp_path):
     with pytest.raises(InputError) as err:
         RLTrainer(_cfg(primed_dir, data, tmp_path / "run", rollout__backend="vllm"))
     assert err.value.field == "rollout.backend"
+
+
+def test_every_backbone_takes_rl_steps(backbone_dir, tmp_path):
+    data = write_rl_data(tmp_path, rows=4)
+    trainer = RLTrainer(_cfg(backbone_dir, data, tmp_path / "run", data__pairs_per_device=4))
+    seen = []
+    orig = trainer.first_pass
+
+    def spy(q_roll, t_roll, *a, **k):
+        seen.append(q_roll.batch)
+        return orig(q_roll, t_roll, *a, **k)
+    trainer.first_pass = spy
+    for _ in range(2):
+        m = trainer.train_step()
+        assert m["gathered_pairs"] == 4 and m["completion_length"] > 0
+        assert all(torch.isfinite(torch.tensor(float(m[k]))) for k in ("reward", "kl", "reward_emb"))
+    assert all("pixel_values_videos" in b and "pixel_values" in b for b in seen)

@@ -218,3 +218,16 @@ def test_epochs_set_the_step_count(setup):
     # 16 pairs, batches of 4 in groups of 4 of one dataset (8 + 8 rows): 4 batches per epoch
     summary = run(config(setup, "epochs", "train.steps=null", "train.epochs=0.5"))
     assert summary["steps"] == 2 and [r["step"] for r in rows(setup, "epochs")] == [1, 2]
+
+
+def test_every_backbone_lowers_the_loss_in_a_few_steps(backbone_dir, sft_writer, tmp_path):
+    data = sft_writer(tmp_path / "data", 8)
+    run(load_config(SFTConfig, REPO / "configs/sft/tiny.yaml", [
+        f"model.base={backbone_dir}", f"data.train_file={data}", f"train.output_dir={tmp_path / 'run'}",
+        "train.progress_bar=false", "train.plot=false", "train.save_every=0", "train.steps=8",
+        "optim.lr=3e-3", "optim.warmup_ratio=0"]))
+    r = read_metrics(tmp_path / "run" / "metrics.jsonl")
+    assert len(r) == 8 and sum(x["loss"] for x in r[-2:]) < sum(x["loss"] for x in r[:2])
+    trained = UMEModel.from_pretrained(tmp_path / "run" / "final")
+    assert trained.backbone.model_type == trained.hf_model.config.model_type
+    assert trained.settings.prompt_format == UMEModel.from_pretrained(backbone_dir).settings.prompt_format

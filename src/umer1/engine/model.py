@@ -20,7 +20,7 @@ from umer1.engine.loading import (check_device, check_model_source, check_tokeni
 from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, GenParams, Mode, parse_mode
 from umer1.engine.processing import length_key, load_prompt, processor_batch
 from umer1.utils.progress import progress
-from umer1.engine.settings import EmbeddingSettings
+from umer1.engine.settings import SETTINGS_FILE, EmbeddingSettings
 from umer1.engine.tokens import TokenIds, add_embedding_tokens, has_embedding_tokens
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,12 @@ class UMEModel:
         if device:
             model.to(device)
         model.eval()
-        settings = EmbeddingSettings.load(adapter if adapter and (Path(adapter) / "umer1.json").is_file()
-                                          else (path if Path(path).is_dir() else None))
+        settings_dir = (adapter if adapter and (Path(adapter) / SETTINGS_FILE).is_file()
+                        else (path if Path(path).is_dir() else None))
+        settings = EmbeddingSettings.load(settings_dir)
+        if settings_dir is None or not (Path(settings_dir) / SETTINGS_FILE).is_file():
+            # a base model without umer1.json: its backbone's chat
+            settings = replace(settings, prompt_format=backbone.chat.name)
         if setting_overrides:
             settings = replace(settings, **setting_overrides)
         return cls(model, processor, backbone, settings, name=str(name_or_path))
@@ -138,6 +142,7 @@ class UMEModel:
     def batch(self, items: Sequence[EmbedInput], assistant: Sequence[str] | None = None):
         """Processor tensors for inputs (left padded), on the model's device."""
         prompts = [load_prompt(it, self.settings, max_image_pixels=self.max_image_pixels,
+                               resize_factor=self.backbone.resize_factor,
                                assistant=None if assistant is None else assistant[i])
                    for i, it in enumerate(items)]
         return processor_batch(self.processor, prompts, self.settings).to(self.device)

@@ -5,33 +5,40 @@ from typing import Sequence
 
 from PIL import Image
 
+from umer1.engine.backbones import backbone_for_processor, get_backbone
 from umer1.engine.inputs import DEFAULT_MAX_IMAGE_PIXELS, EmbedInput, load_image, sample_frames
 from umer1.engine.literal import added_strings, literal_ids, needs_literal, splice_rows, user_segment
-from umer1.engine.prompts import DISC_TOKEN, Prompt, prepare
+from umer1.engine.prompts import DISC_TOKEN, Prompt, prepare, system_turn
 from umer1.engine.settings import EmbeddingSettings
+
+# the default: the resize factor of the released checkpoints' backbone
+QWEN2_VL_RESIZE_FACTOR = get_backbone("qwen2_vl").resize_factor
 
 
 def load_prompt(item: EmbedInput, settings: EmbeddingSettings, *, assistant: str | None = None,
-                max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Prompt:
-    """Decode an input's visuals and render its chat text."""
+                max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+                resize_factor: int = QWEN2_VL_RESIZE_FACTOR) -> Prompt:
+    """Decode an input's visuals and render its chat text in the model's prompt format.
+    `resize_factor` is the model's `Backbone.resize_factor` (used by the fetch resize)."""
     images = [load_image(im, "image", max_image_pixels) for im in item.images]
     videos = []
     if item.video is not None:
         frames = sample_frames(item.video, settings.video_frames)
         videos.append([load_image(f, "video", max_image_pixels) for f in frames])
     prompt = prepare(item.text, images, videos, blank_image_for_text=settings.blank_image_for_text,
-                     assistant=assistant)
+                     assistant=assistant, system=system_turn(settings.prompt_format))
     if settings.fetch_min_pixels is not None:
-        prompt.images = [fetch_resize(im, settings) for im in prompt.images]
-        prompt.videos = [[fetch_resize(f, settings) for f in v] for v in prompt.videos]
+        prompt.images = [fetch_resize(im, settings, resize_factor) for im in prompt.images]
+        prompt.videos = [[fetch_resize(f, settings, resize_factor) for f in v] for v in prompt.videos]
     return prompt
 
 
-def fetch_resize(image, settings: EmbeddingSettings):
+def fetch_resize(image, settings: EmbeddingSettings, factor: int = QWEN2_VL_RESIZE_FACTOR):
     """qwen-vl-utils' `fetch_image` resize, which the reference evaluation and RL apply before
-    the processor: sides rounded to multiples of 28 within the pixel bounds, bicubic."""
+    the processor: sides rounded to multiples of `factor` (28 for Qwen2-VL, 32 for Qwen3-VL:
+    patch x merge) within the pixel bounds, bicubic."""
     from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
-    height, width = smart_resize(image.height, image.width, factor=28,
+    height, width = smart_resize(image.height, image.width, factor=factor,
                                  min_pixels=settings.fetch_min_pixels,
                                  max_pixels=settings.fetch_max_pixels or settings.max_pixels)
     if (width, height) == image.size:
@@ -58,7 +65,10 @@ def processor_batch(processor, prompts: Sequence[Prompt], settings: EmbeddingSet
 
 def _run_processor(processor, prompts, texts, settings, padding_side, **kwargs):
     images = [im for p in prompts for im in p.images]
-    videos = [v for p in prompts for v in p.videos]
+    # A clip shorter than one temporal patch repeats its last frame, as Qwen2-VL's processor
+    # does itself; Qwen3-VL's refuses such a clip.
+    t = getattr(processor.video_processor, "temporal_patch_size", 1)
+    videos = [v + [v[-1]] * (t - len(v)) for p in prompts for v in p.videos]
     processor.tokenizer.padding_side = padding_side
     return processor(
         text=texts, images=images or None, videos=videos or None,
@@ -67,10 +77,19 @@ def _run_processor(processor, prompts, texts, settings, padding_side, **kwargs):
         images_kwargs={"size": {"shortest_edge": settings.min_pixels,
                                 "longest_edge": settings.max_pixels}},
         videos_kwargs={"size": {"shortest_edge": settings.min_pixels,
-                                "longest_edge": settings.video_max_pixels},
+                                "longest_edge": _video_longest_edge(processor, settings)},
                        "do_sample_frames": False, "cap_pixels_per_frame": True},
         **kwargs,
     )
+
+
+def _video_longest_edge(processor, settings: EmbeddingSettings) -> int:
+    """`video_max_pixels` caps one frame. A processor that reads its cap as a whole clip's budget
+    (`Backbone.video_budget_per_clip`) gets the budget of a clip of `video_frames` frames, so a
+    clip of that many frames has the same per-frame cap on every backbone."""
+    backbone = backbone_for_processor(processor)
+    per_clip = backbone is not None and backbone.video_budget_per_clip
+    return settings.video_max_pixels * (settings.video_frames if per_clip else 1)
 
 
 def length_key(item: EmbedInput, settings: EmbeddingSettings) -> int:

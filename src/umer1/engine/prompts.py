@@ -2,8 +2,11 @@
 
 Everything that tokenises a prompt (inference, SFT, RL, evaluation, serving) gets its text from
 here, so the byte-exact format the released checkpoints expect lives in a single module.
-The Qwen2-VL chat template is rendered directly rather than through a tokenizer's Jinja
-template, so the text does not depend on which template a checkpoint happens to ship.
+The chat is rendered directly rather than through a tokenizer's Jinja template, so the text
+does not depend on which template a checkpoint happens to ship. Backbones differ in one thing
+only, their default system turn (`ChatFormat`): Qwen2-VL's template opens every chat with
+"You are a helpful assistant.", Qwen3-VL's opens none. A model records its format's name in its
+settings (`EmbeddingSettings.prompt_format`), and `system_turn` maps that name to the turn.
 """
 from __future__ import annotations
 
@@ -12,7 +15,10 @@ from typing import Any
 
 from PIL import Image
 
+from umer1.utils.errors import InputError
+
 PROMPT_FORMAT_VERSION = "ume-r1/qwen2-vl-chat/1"
+QWEN3_VL_PROMPT_FORMAT = "ume-r1/qwen3-vl-chat/1"
 
 GEN_TOKEN = "<gen_emb>"
 DISC_TOKEN = "<disc_emb>"
@@ -111,22 +117,22 @@ class Prompt:
 
 
 def prepare(text: str, images: list[Any] | None = None, videos: list[Any] | None = None, *,
-            blank_image_for_text: bool = True, assistant: str | None = None) -> Prompt:
+            blank_image_for_text: bool = True, assistant: str | None = None,
+            system: str | None = SYSTEM_PROMPT) -> Prompt:
     """Chat text and visuals for one input, applying the blank-image rule for text-only inputs."""
     images = list(images or [])
     videos = list(videos or [])
     if blank_image_for_text and not images and not videos:
         images = [blank_image()]
-    return Prompt(render(text, len(images), len(videos), assistant=assistant), images, videos,
-                  user=text.strip(), template=render("", len(images), len(videos), assistant=assistant))
+    n, v = len(images), len(videos)
+    return Prompt(render(text, n, v, system=system, assistant=assistant), images, videos,
+                  user=text.strip(), template=render("", n, v, system=system, assistant=assistant))
 
 
-# A Jinja chat template equivalent to `chat` for the common message layouts, saved with the
+# Jinja chat templates equivalent to `chat` for the common message layouts, saved with the
 # processors this project writes so that `processor.apply_chat_template` gives the same text.
-CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\n"
-    "You are a helpful assistant.<|im_end|>\n{% endif %}"
+# They differ only in the default system turn: Qwen2-VL's adds one when the chat has none.
+_TEMPLATE_BODY = (
     "<|im_start|>{{ message['role'] }}\n"
     "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
     "{% else %}{% for content in message['content'] %}"
@@ -138,3 +144,32 @@ CHAT_TEMPLATE = (
     "{% endfor %}<|im_end|>\n{% endif %}{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\n"
+    "You are a helpful assistant.<|im_end|>\n{% endif %}" + _TEMPLATE_BODY)
+QWEN3_VL_CHAT_TEMPLATE = "{% for message in messages %}" + _TEMPLATE_BODY
+
+
+@dataclass(frozen=True)
+class ChatFormat:
+    """What a backbone's chat template renders around our text (`Backbone.chat`)."""
+    name: str                 # recorded as `EmbeddingSettings.prompt_format`
+    system: str | None        # the default system turn (None: the chat opens with the user)
+    template: str             # the Jinja template saved with a processor
+
+
+QWEN2_VL_CHAT = ChatFormat(PROMPT_FORMAT_VERSION, SYSTEM_PROMPT, CHAT_TEMPLATE)
+# Qwen3-VL-Instruct's chat_template.json writes a system turn only when the messages hold one,
+# so a UME model fine-tuned from it keeps the chat it was instruction-tuned with.
+QWEN3_VL_CHAT = ChatFormat(QWEN3_VL_PROMPT_FORMAT, None, QWEN3_VL_CHAT_TEMPLATE)
+CHAT_FORMATS = {f.name: f for f in (QWEN2_VL_CHAT, QWEN3_VL_CHAT)}
+
+
+def system_turn(prompt_format: str) -> str | None:
+    """The system turn of a model whose settings name `prompt_format`."""
+    try:
+        return CHAT_FORMATS[prompt_format].system
+    except KeyError:
+        raise InputError(f"unknown prompt format {prompt_format!r}; known: "
+                         f"{', '.join(CHAT_FORMATS)}", field="prompt_format") from None

@@ -5,29 +5,36 @@ directory holds a transformers model, a processor and `umer1.json`, nothing spec
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 from transformers import GenerationConfig
 
 from umer1.engine.backbones import get_backbone
-from umer1.engine.prompts import CHAT_TEMPLATE
 from umer1.engine.settings import EmbeddingSettings
-from umer1.engine.vocab import QWEN2_VL_SPECIAL_TOKENS, build_tokenizer, compact_tokenizer
+from umer1.engine.vocab import QWEN2_VL_SPECIAL_TOKENS, build_tokenizer
 from umer1.engine.tokens import add_embedding_tokens, init_embedding_rows
 from umer1.utils.errors import InputError
 
-QWEN2_VL_VOCAB_ROWS = 151936  # the released embedding matrix; no resize needed for two tokens
-
 
 def build_processor(backbone, tokenizer, settings: EmbeddingSettings):
+    """The processor a released checkpoint of `backbone` ships, with `settings`' pixel caps."""
     image_processor = backbone.image_processor_class(
-        min_pixels=settings.min_pixels, max_pixels=settings.max_pixels)
+        min_pixels=settings.min_pixels, max_pixels=settings.max_pixels,
+        **backbone.image_processor_kwargs)
     video_processor = backbone.video_processor_class(
         min_pixels=settings.min_pixels, max_pixels=settings.video_max_pixels)
     return backbone.processor_class(image_processor=image_processor, tokenizer=tokenizer,
-                                    video_processor=video_processor, chat_template=CHAT_TEMPLATE)
+                                    video_processor=video_processor,
+                                    chat_template=backbone.chat.template)
+
+
+def default_settings(backbone) -> EmbeddingSettings:
+    """Small pixel caps (256 visual tokens an image, 16 a frame) in the backbone's chat format."""
+    token = backbone.resize_factor ** 2
+    return EmbeddingSettings(prompt_format=backbone.chat.name, max_pixels=256 * token,
+                             video_max_pixels=16 * token)
 
 
 @dataclass(frozen=True)
@@ -74,14 +81,13 @@ def make_tiny_model(out_dir: str | Path, *, backbone: str = "qwen2_vl", tokenize
     out = Path(out_dir)
     _check_out_dir(out)        # before minutes of tokenizer building, not after
     bb = get_backbone(backbone)
-    settings = settings or EmbeddingSettings(max_pixels=256 * 28 * 28, video_max_pixels=16 * 28 * 28)
-    if extra_corpus and tokenizer == "compact":
-        tok = compact_tokenizer(extra_corpus=extra_corpus)
-    else:
-        tok = build_tokenizer(tokenizer)
+    # the backbone's chat decides the prompt format, whatever caps the caller chose
+    settings = replace(settings or default_settings(bb), prompt_format=bb.chat.name)
+    tok = build_tokenizer(tokenizer, bb, extra_corpus if tokenizer == "compact" else None)
     add_embedding_tokens(tok)
     ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN2_VL_SPECIAL_TOKENS}
-    vocab = QWEN2_VL_VOCAB_ROWS if tokenizer == "qwen" else -(-len(tok) // 64) * 64
+    # the released embedding matrix has spare rows: no resize for the two embedding tokens
+    vocab = bb.vocab_rows if tokenizer == "qwen" else -(-len(tok) // 64) * 64
     config = bb.tiny_config(vocab, ids, hidden_size=hidden_size, num_layers=num_layers,
                             num_heads=num_heads, num_kv_heads=num_kv_heads,
                             vision_depth=vision_depth, vision_dim=vision_dim)

@@ -10,7 +10,6 @@ import numpy as np
 
 from umer1 import __version__
 from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, MODES, EmbedSpec, GenParams, Mode
-from umer1.engine.prompts import PROMPT_FORMAT_VERSION
 from umer1.eval import passk as passk_mod
 from umer1.eval import report
 from umer1.eval.loading import LoadedTasks, iter_tasks
@@ -69,7 +68,7 @@ def model_meta(model, opts: EvalOptions, qm: Mode, cm: Mode) -> dict:
             "model_size": int(sum(p.numel() for p in model.model.parameters())),
             "embedding_dimension": int(model.hidden_size),
             "max_length_tokens": opts.max_new_tokens if Mode.GEN in (qm, cm) else None,
-            "max_new_tokens": opts.max_new_tokens, "prompt_format": PROMPT_FORMAT_VERSION,
+            "max_new_tokens": opts.max_new_tokens, "prompt_format": model.settings.prompt_format,
             "query_mode": str(qm), "candidate_mode": str(cm), "umer1_version": __version__}
 
 

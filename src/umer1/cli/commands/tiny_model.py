@@ -7,9 +7,9 @@ HELP = "write a random tiny UME model + processor (loads like a released checkpo
 
 def add_arguments(p):
     p.add_argument("out_dir")
-    p.add_argument("--backbone", choices=["qwen2_vl", "qwen2_5_vl"], default="qwen2_vl")
+    p.add_argument("--backbone", choices=["qwen2_vl", "qwen2_5_vl", "qwen3_vl"], default="qwen2_vl")
     p.add_argument("--tokenizer", choices=["qwen", "compact"], default="compact",
-                   help="qwen: the real Qwen2-VL vocabulary (ids match released checkpoints); "
+                   help="qwen: the backbone's real Qwen vocabulary (ids match released checkpoints); "
                         "compact: a small BPE for fast CPU training")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hidden-size", type=int, default=64)

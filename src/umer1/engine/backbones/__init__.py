@@ -4,8 +4,9 @@ from __future__ import annotations
 from umer1.engine.backbones.base import VISION_TOKEN_NAMES, Backbone
 from umer1.engine.backbones.qwen2_5_vl import BACKBONE as QWEN2_5_VL
 from umer1.engine.backbones.qwen2_vl import BACKBONE as QWEN2_VL
+from umer1.engine.backbones.qwen3_vl import BACKBONE as QWEN3_VL
 
-BACKBONES: dict[str, Backbone] = {b.name: b for b in (QWEN2_VL, QWEN2_5_VL)}
+BACKBONES: dict[str, Backbone] = {b.name: b for b in (QWEN2_VL, QWEN2_5_VL, QWEN3_VL)}
 
 
 def get_backbone(name: str) -> Backbone:
@@ -24,5 +25,10 @@ def backbone_for_model_type(model_type: str) -> Backbone:
                      f"supported: {', '.join(b.model_type for b in BACKBONES.values())}")
 
 
+def backbone_for_processor(processor) -> Backbone | None:
+    """The backbone whose processor class `processor` is (None for any other processor)."""
+    return next((b for b in BACKBONES.values() if type(processor) is b.processor_class), None)
+
+
 __all__ = ["Backbone", "BACKBONES", "VISION_TOKEN_NAMES", "get_backbone",
-           "backbone_for_model_type"]
+           "backbone_for_model_type", "backbone_for_processor"]

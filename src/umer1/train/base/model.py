@@ -41,11 +41,11 @@ def load_frozen(path: str, cfg: ModelConfig):
 
 
 def freeze_vision_tower(ume, keep_merger: bool = True) -> None:
-    """Freeze the vision encoder; the merger (vision -> LLM projection) stays trainable."""
-    tower = ume.backbone.vision_tower(ume.hf_model)
-    tower.requires_grad_(False)
-    if keep_merger and hasattr(tower, "merger"):
-        tower.merger.requires_grad_(True)
+    """Freeze the vision encoder; the mergers (vision -> LLM projections) stay trainable."""
+    ume.backbone.vision_tower(ume.hf_model).requires_grad_(False)
+    if keep_merger:
+        for projector in ume.backbone.vision_projectors(ume.hf_model):
+            projector.requires_grad_(True)
 
 
 def apply_lora(ume, lora: LoraSettings) -> None:

@@ -90,7 +90,8 @@ class RLTrainer(Scoring, Trainer):
 
     # ----- rollouts --------------------------------------------------------------------------
     def _prompts(self, items):
-        return [load_prompt(it, self.settings, max_image_pixels=self.ume.max_image_pixels) for it in items]
+        return [load_prompt(it, self.settings, max_image_pixels=self.ume.max_image_pixels,
+                            resize_factor=self.ume.backbone.resize_factor) for it in items]
 
     def next_pairs(self) -> tuple[list, int]:
         """N pairs for this process, skipping (and counting) pairs with an over-long prompt."""

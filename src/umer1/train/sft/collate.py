@@ -19,7 +19,7 @@ from umer1.data.sft import SFTPair, SFTSide
 from umer1.engine.positions import MISSING, assistant_start, disc_positions, gen_positions
 from umer1.engine.inputs import load_image, sample_frames
 from umer1.engine.processing import processor_batch
-from umer1.engine.prompts import IM_START, Prompt, blank_image, prepare, render_sft_side
+from umer1.engine.prompts import IM_START, Prompt, blank_image, prepare, render_sft_side, system_turn
 from umer1.engine.settings import EmbeddingSettings
 
 log = logging.getLogger(__name__)
@@ -59,10 +59,11 @@ def side_prompt(side: SFTSide, settings: EmbeddingSettings) -> Prompt:
         videos.append([load_image(f, "video") for f in sample_frames(side.video, settings.video_frames)])
     if not side.released:
         return prepare(side.text, images, videos, blank_image_for_text=settings.blank_image_for_text,
-                       assistant=side.answer)
+                       assistant=side.answer, system=system_turn(settings.prompt_format))
     if settings.blank_image_for_text and not images and not videos:
         images = [blank_image()]  # the reference attaches it to every text-only side
-    text = render_sft_side(side.text, side.answer, len(images), len(videos))
+    text = render_sft_side(side.text, side.answer, len(images), len(videos),
+                           system=system_turn(settings.prompt_format))
     return Prompt(text, images, videos)
 
 
