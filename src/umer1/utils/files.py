@@ -60,6 +60,9 @@ def check_writable(path: str | Path, field: str | None = None) -> None:
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path} is a folder, not a file", field=field)
+    blocking = next((p for p in path.parents if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise InputError(f"cannot write {path}: {blocking} is a file, not a folder", field=field)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.unlink(_temp_beside(path))
