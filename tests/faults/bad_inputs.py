@@ -185,6 +185,12 @@ CASES = [
          "error: field '--batch-size': must be at least 1", tasks),
     Case("eval-num-samples-0", "`--num-samples 0`", EVAL + ("--num-samples", "0"),
          "error: field '--num-samples': must be at least 1", tasks),
+    Case("eval-temperature", "`--temperature -1`", EVAL + ("--temperature", "-1"),
+         "error: field 'temperature': must be a finite number >= 0 (0 = greedy), got -1.0", tasks),
+    Case("eval-unwritable-output", "an output folder that cannot be written",
+         EVAL[:5] + ("--output", "{d}/taken/scores", "--no-progress"),
+         "error: field '--output': cannot write taken/scores/run_config.json: taken is a file, not a "
+         "folder", both(tasks, taken)),
     # models
     Case("no-model", "a `--model` folder that does not exist", EMBED[:1] + ("--model", "{d}/no/model") + EMBED[3:],
          "error: no/model: no such model folder", ONE),

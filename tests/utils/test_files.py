@@ -44,5 +44,5 @@ def test_check_writable_names_the_problem(tmp_path):
         check_writable(tmp_path / "file.txt" / "deeper" / "out.npy", "--output")
     with pytest.raises(InputError, match="is a folder"):
         check_writable(tmp_path, "--output")
-    check_writable(tmp_path / "new" / "out.npy")
-    assert list((tmp_path / "new").iterdir()) == []
+    check_writable(tmp_path / "new" / "deeper" / "out.npy")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]   # nothing left behind
