@@ -9,11 +9,14 @@ import sys
 import time
 from collections import Counter
 
+import pytest
+
 from tests.annotate.conftest import read_jsonl, write_pairs
 
 from umer1.cli import main
 
 
+@pytest.mark.faults
 def test_kill_9_mid_run_then_resume(chat_server, tmp_path, tiny_model_dir):
     n_pairs = 30
     rows = [{"id": f"p{i}", "qry": {"text": f"query {i}"}, "pos": {"text": f"target {i}"}}

@@ -81,6 +81,7 @@ def test_same_content_different_paths_share_one_embedding(tiny_model, data_root,
     assert count.inputs["encode"] == 2 and np.array_equal(e[0], e[1]) and not np.array_equal(e[0], e[2])
 
 
+@pytest.mark.faults
 def test_resume_after_interruption(tiny_model, data_root, tmp_path, monkeypatch):
     spec, data = image_task(data_root)
     reference = evaluate_task(Embedder(tiny_model, tmp_path / "ref", show_progress=False),

@@ -102,6 +102,7 @@ def test_two_processes_equal_one_process(setup):
         assert a["pairs"] == b["pairs"] == 4
 
 
+@pytest.mark.faults
 def test_resume_equals_uninterrupted_run(setup):
     args = ["train.steps=6", "train.save_every=3", "train.keep_last=5"]
     run(config(setup, "full", *args))

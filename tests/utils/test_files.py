@@ -40,9 +40,9 @@ def test_atomic_paths_rename_all_or_none(tmp_path):
 
 def test_check_writable_names_the_problem(tmp_path):
     (tmp_path / "file.txt").write_text("x")
-    with pytest.raises(InputError, match="field '--output': cannot write"):
-        check_writable(tmp_path / "file.txt" / "out.npy", "--output")
+    with pytest.raises(InputError, match="field '--output': cannot write .*file.txt is a file, not a folder"):
+        check_writable(tmp_path / "file.txt" / "deeper" / "out.npy", "--output")
     with pytest.raises(InputError, match="is a folder"):
         check_writable(tmp_path, "--output")
-    check_writable(tmp_path / "new" / "out.npy")
-    assert list((tmp_path / "new").iterdir()) == []
+    check_writable(tmp_path / "new" / "deeper" / "out.npy")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]   # nothing left behind

@@ -266,14 +266,7 @@ class HFTeacher:
         import torch
         images = [load_image(im, max_pixels=DEFAULT_MAX_IMAGE_PIXELS) for im in inp.images]
         images = [_shrink(im, self.max_image_pixels) for im in images]
-        content = [{"type": "image"} for _ in images] + [{"type": "text", "text": inp.prompt}]
-        messages = [{"role": "user", "content": content}]
-        text = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        if images:
-            batch = self.processor(text=[text], images=images, return_tensors="pt")
-        else:
-            batch = self.processor(text=[text], return_tensors="pt")
-        batch = batch.to(self.model.device)
+        batch = chat_batch(self.processor, self.tokenizer, inp.prompt, images).to(self.model.device)
         with self.lock, torch.no_grad():
             torch.manual_seed(random.Random(f"{self.seed}:{key}").randrange(2**31))
             out = self.model.generate(**batch, **self.params.generate_kwargs(),
@@ -288,6 +281,36 @@ class HFTeacher:
 
     def close(self) -> None:
         pass
+
+
+# Private-use characters: no tokenizer has an added token in them, no template alters them.
+_SLOT = "\ue000user text\ue000"
+
+
+def chat_batch(processor, tokenizer, prompt: str, images: list):
+    """The processor batch of a one-turn chat (images, then `prompt`) with `prompt` tokenised
+    literally: a `<|im_end|>` or `<|image_pad|>` in a user's text is text, as in the embedding
+    batches (`umer1.engine.literal`). The chat is rendered around a slot; the stretch between
+    the added tokens on either side of it is tokenised with the BPE model alone, the rest as
+    usual (visual tokens expanded by the processor)."""
+    import torch
+
+    from umer1.engine.literal import added_strings, literal_ids
+    content = [{"type": "image"} for _ in images] + [{"type": "text", "text": _SLOT}]
+    text = processor.apply_chat_template([{"role": "user", "content": content}],
+                                         add_generation_prompt=True, tokenize=False)
+    before, after = text.split(_SLOT)
+    added = added_strings(tokenizer)
+    start = max((before.rfind(s) + len(s) for s in added if s in before), default=0)
+    end = min((after.find(s) for s in added if s in after), default=len(after))
+    batch = processor(text=[before[:start]], return_tensors="pt", **({"images": images} if images else {}))
+    rest = literal_ids(tokenizer, before[start:] + prompt + after[:end]) + \
+        tokenizer(after[end:], add_special_tokens=False)["input_ids"]
+    for key in ("input_ids", "attention_mask", "mm_token_type_ids", "token_type_ids"):
+        if key in batch:
+            fill = rest if key == "input_ids" else [int(key == "attention_mask")] * len(rest)
+            batch[key] = torch.cat([batch[key][0], torch.tensor(fill, dtype=batch[key].dtype)])[None]
+    return batch
 
 
 def _shrink(im, max_pixels: int):

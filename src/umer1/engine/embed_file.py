@@ -55,7 +55,7 @@ def embed_file(opts: EmbedFileOptions) -> EmbedFileResult:
     renamed into place)."""
     import numpy as np
 
-    from umer1.engine.inputs import read_embed_inputs
+    from umer1.engine.inputs import read_embed_inputs, read_jsonl
     from umer1.engine.model import UMEModel
 
     items = read_embed_inputs(opts.input)
@@ -65,6 +65,12 @@ def embed_file(opts: EmbedFileOptions) -> EmbedFileResult:
     model = UMEModel.from_pretrained(opts.model, dtype=opts.dtype, device=opts.device,
                                      attn_implementation=opts.attn_implementation,
                                      adapter=opts.adapter)
+    try:
+        model.check_texts(items)
+    except InputError as exc:   # its row counts inputs; name the file's line instead
+        lines = [n for n, _ in read_jsonl(opts.input)]
+        raise InputError(exc.message, file=str(opts.input), row=lines[exc.row - 1],
+                         field=exc.field, kind=exc.kind) from None
     rows = None
     if opts.mode is Mode.DISC:
         emb = model.encode(items, mode=Mode.DISC, batch_size=opts.batch_size,

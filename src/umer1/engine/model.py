@@ -15,6 +15,7 @@ from umer1.engine.positions import disc_positions, gather, normalize
 from umer1.utils.errors import InputError
 from umer1.engine.generation import Generated, generate_with_capture
 from umer1.engine.inputs import DEFAULT_MAX_IMAGE_PIXELS, EmbedInput, as_input, iter_chunks
+from umer1.engine.literal import literal_ids
 from umer1.engine.loading import (check_device, check_model_source, check_tokenizer_files, loading,
                                   parse_dtype)
 from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, GenParams, Mode, parse_mode
@@ -159,6 +160,26 @@ class UMEModel:
                                      batch, ids=self.ids, params=params, want_disc=want_disc,
                                      force_gen_emb=force_gen_emb)
 
+    @property
+    def max_text_tokens(self) -> int:
+        """The longest text an input may have: the model's context (`max_position_embeddings`,
+        32,768 for Qwen2-VL), so that a text that could never be embedded whole is refused."""
+        cfg = self.hf_model.config
+        return int(getattr(getattr(cfg, "text_config", cfg), "max_position_embeddings"))
+
+    def check_texts(self, items: Sequence[EmbedInput]) -> None:
+        """An InputError (row = 1-based input) for a text over `max_text_tokens`, before any
+        input is embedded. Only texts with more UTF-8 bytes than the limit are tokenised: a
+        byte-level BPE token covers at least one byte."""
+        limit = self.max_text_tokens
+        for i, item in enumerate(items):
+            if len(item.text.encode("utf-8")) > limit:
+                n = len(literal_ids(self.processor.tokenizer, item.text))
+                if n > limit:
+                    raise InputError(f"the text is {n} tokens, over the limit of {limit} (the "
+                                     "model's context)", row=i + 1, field="text",
+                                     kind="text_too_long")
+
     def _order(self, items: list[EmbedInput]) -> list[int]:
         return sorted(range(len(items)), key=lambda i: length_key(items[i], self.settings))
 
@@ -184,6 +205,7 @@ class UMEModel:
                                  params=params).embeddings
         _check_batch_size(batch_size)
         items = [as_input(x) for x in inputs]
+        self.check_texts(items)
         out = np.zeros((len(items), self.hidden_size), dtype=np.float32)
         order = self._order(items)
         with progress(total=len(items), desc="disc", enabled=show_progress_bar) as bar:
@@ -213,6 +235,7 @@ class UMEModel:
                                top_k=top_k, num_samples=num_samples, seed=seed)
         _check_batch_size(batch_size)
         items = [as_input(x) for x in inputs]
+        self.check_texts(items)
         N, K, D = len(items), params.num_samples, self.hidden_size
         max_new_tokens = params.max_new_tokens
         emb = np.zeros((N, K, D), np.float32)

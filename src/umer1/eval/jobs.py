@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS
+from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, GenParams
 from umer1.eval.loading import LoadedTasks, check_presence
 from umer1.eval.registry import resolve_tasks, select
 from umer1.eval.suite import EvalOptions, evaluate, mode_pairs
 from umer1.utils.errors import InputError
-from umer1.utils.files import write_json
+from umer1.utils.files import check_writable, write_json
 
 
 @dataclass
@@ -47,8 +47,13 @@ def run_eval(req: EvalRequest) -> str:
         v = getattr(req, name)
         if v is not None and v < 1:
             raise InputError("must be at least 1", field="--" + name.replace("_", "-"))
+    # the sampling values (used by pass@k only) are checked before any work, like the rest
+    GenParams(max_new_tokens=req.max_new_tokens, temperature=req.temperature, top_p=req.top_p)
+    if req.num_samples > 1 and req.temperature <= 0:
+        raise InputError("pass@k needs --temperature > 0", field="--temperature")
     specs, root = resolve_tasks(req.tasks, req.data_root)
     tasks = LoadedTasks(select(specs, req.only), root, req.max_queries)  # bad rows fail here
+    check_writable(Path(req.output) / "run_config.json", "--output")
     qm = req.query_mode or req.mode
     cm = req.candidate_mode or req.mode
 

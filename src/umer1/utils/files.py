@@ -56,15 +56,24 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 def check_writable(path: str | Path, field: str | None = None) -> None:
     """Fail now, not after hours of work, when `path` cannot be written: creates and removes a
-    temporary file in its folder (the folder is created as the real write would)."""
+    temporary file in its folder, and the folders on the way that the real write would create
+    (so a refused run leaves nothing behind)."""
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path} is a folder, not a file", field=field)
+    blocking = next((p for p in path.parents if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise InputError(f"cannot write {path}: {blocking} is a file, not a folder", field=field)
+    missing = [p for p in path.parents if not p.exists()]     # deepest first
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.unlink(_temp_beside(path))
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}", field=field) from None
+    finally:
+        for folder in missing:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def write_json(path: str | Path, obj) -> None:
