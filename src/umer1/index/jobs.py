@@ -42,9 +42,11 @@ class ModelRequest:
 
 
 def process_state():
-    """accelerate's view of the processes of this run (one, unless launched by accelerate)."""
+    """accelerate's view of the processes of this run (one, unless launched by accelerate);
+    without CUDA the processes talk over gloo on CPUs."""
+    import torch
     from accelerate import PartialState
-    return PartialState()
+    return PartialState(cpu=not torch.cuda.is_available())
 
 
 def recorded_model(index: EmbeddingIndex) -> str:

@@ -107,18 +107,19 @@ def set_search_params(index: faiss.Index, kind: str, *, nprobe: int, ef_search: 
     ps = faiss.ParameterSpace()
     if kind in ("ivf", "ivfpq", "opq"):
         ps.set_index_parameter(index, "nprobe", min(nprobe, faiss.extract_index_ivf(index).nlist))
-    if kind in ("ivfpq", "opq") and has_refine(index):
-        ps.set_index_parameter(index, "k_factor", k_factor)
+    refine = refine_of(index) if kind in ("ivfpq", "opq") else None
+    if refine is not None:
+        refine.k_factor = k_factor
     if kind == "hnsw":
         ps.set_index_parameter(index, "efSearch", max(ef_search, k))
 
 
-def has_refine(index: faiss.Index) -> bool:
-    """Whether an (OPQ-rotated) IVF-PQ index re-ranks its candidates."""
+def refine_of(index: faiss.Index):
+    """The re-ranking stage of an (OPQ-rotated) IVF-PQ index, or None."""
     index = faiss.downcast_index(index)
     if isinstance(index, faiss.IndexPreTransform):
         index = faiss.downcast_index(index.index)
-    return isinstance(index, faiss.IndexRefine)
+    return index if isinstance(index, faiss.IndexRefine) else None
 
 
 def bytes_per_vector(kind: str, dim: int, p: dict) -> float:
