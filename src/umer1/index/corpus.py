@@ -1,9 +1,9 @@
-"""Embedding a corpus JSONL into an index, resumably.
+"""Embedding a corpus JSONL into an index, resumably, in one or several processes.
 
 Corpus rows are `{"id"?, "text"?, "image"?, "video"?, ...}`: the id defaults to the row number,
 every other field is kept as metadata. All rows and files are checked before the model runs.
-Embeddings go through the shared embedding cache (`umer1.store`) chunk by chunk; a killed job
-rerun with the same input embeds only the rows no finished chunk holds.
+The corpus is embedded in parts (`umer1.index.build`) through the shared embedding cache
+(`umer1.store`); a killed job rerun with the same input embeds only the parts not finished.
 """
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from pathlib import Path
 
 from umer1.engine.inputs import EmbedInput, input_from_row, read_jsonl, validate
 from umer1.engine.params import EmbedSpec, GenParams, Mode, parse_mode
+from umer1.index import kinds
+from umer1.index.build import WORK_DIR, PartedBuild, embed_parts, merge_parts
 from umer1.index.faiss_index import MANIFEST, EmbeddingIndex
 from umer1.index.identity import model_identity
-from umer1.store import Embedder, NonFiniteEmbedding
+from umer1.index.report import recall_at_k, write_report
+from umer1.store import Embedder
 from umer1.utils.errors import InputError
-
-WORK_DIR = ".pending"
 
 
 @dataclass
@@ -53,12 +54,16 @@ def read_corpus(path: str | Path, max_pixels: int | None = None) -> Corpus:
 def add_corpus(index_dir: str | Path, model, input_path: str | Path, *, mode: Mode | str | None = None,
                gen: GenParams | None = None, create: bool = False, kind: str = "flat",
                batch_size: int = 8, chunk_size: int = 512, cache_dir: str | Path | None = None,
-               show_progress: bool = True, **index_params) -> EmbeddingIndex:
+               show_progress: bool = True, state=None, say=None,
+               **index_params) -> EmbeddingIndex | None:
     """Build a new index from a corpus (create=True) or add a corpus to an existing one.
 
-    Embeddings go through the shared content-keyed cache (`umer1.store`), a shard every
-    `chunk_size` new rows: by default a work folder inside the index, removed once the index
-    is saved; with `cache_dir` a cache kept and shared with other runs (and `umer1 eval`).
+    Every process of `state` (accelerate's PartialState; None: this process alone) embeds its
+    parts of `chunk_size` rows; the main process merges them, saves the index and its build
+    report, and returns it (other processes return None). Embeddings go through the shared
+    content-keyed cache: by default a work folder inside the index, removed once the index is
+    saved; with `cache_dir` a cache kept and shared with other runs (and `umer1 eval`).
+    `say` receives the size estimate before embedding starts (main process).
     """
     index_dir, input_path = Path(index_dir), Path(input_path)
     info = model_identity(model)
@@ -76,20 +81,34 @@ def add_corpus(index_dir: str | Path, model, input_path: str | Path, *, mode: Mo
         index.check_query(info, index.mode)
     corpus = read_corpus(input_path, model.max_image_pixels)
     index.check_new_ids(corpus.ids, file=str(input_path), rows=corpus.rows)
-    work = Path(cache_dir) if cache_dir is not None else index_dir / WORK_DIR
-    embedder = Embedder(model, work, batch_size=batch_size, flush_every=chunk_size,
-                        show_progress=show_progress)
     spec = EmbedSpec(index.mode, gen or GenParams())
-    try:
-        vectors, _ = embedder.embed(corpus.items, spec, desc=f"embed ({index.mode})")
-    except NonFiniteEmbedding as exc:
-        raise InputError("the embedding of this row is not finite (NaN or inf); the model, its "
-                         "dtype or its checkpoint is broken", file=str(input_path),
-                         row=corpus.rows[exc.index]) from None
-    index.add(vectors, corpus.ids, corpus.metadata)
+    work = index_dir / WORK_DIR
+    build = PartedBuild(work, input_path, len(corpus.items), chunk_size, info["fingerprint"],
+                        spec, state)
+    build.prepare()
+    if say is not None and build.is_main:
+        say(kinds.describe(kinds.estimate(index.kind, index.dim, len(index) + len(corpus.items),
+                                          index.params)))
+    embedder = Embedder(model, Path(cache_dir) if cache_dir is not None else work / "cache",
+                        batch_size=batch_size, flush_every=chunk_size, show_progress=False)
+    embed_parts(build, embedder, corpus, spec, input_path=input_path, show_progress=show_progress)
+    build.barrier()
+    if not build.is_main:
+        build.barrier()
+        return None
+    was_empty = len(index) == 0
+    embedded = merge_parts(build, index)
     index.save(index_dir)
-    if cache_dir is None:
-        shutil.rmtree(work, ignore_errors=True)
+    recall = None
+    if was_empty:
+        recall = recall_at_k(index, lambda: ((build.bounds(p)[0], build.read(p).emb)
+                                             for p in range(build.num_parts)),
+                             seed=index.params["seed"])
+    write_report(index_dir, index,
+                 vectors_bytes=(index_dir / index.manifest["files"]["vectors"]).stat().st_size,
+                 embedded_by_rank=embedded, processes=build.world, recall=recall)
+    shutil.rmtree(work, ignore_errors=True)
+    build.barrier()
     return index
 
 

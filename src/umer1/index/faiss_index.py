@@ -3,7 +3,8 @@
 Layout of an index directory:
   index.json           the manifest: model identity, mode, kind, dim, count, current files
   vectors-NNNNN.faiss  the FAISS index (inner product on unit vectors = cosine)
-  meta-NNNNN.jsonl     one {"id", "metadata"} line per vector, in vector order
+  meta-NNNNN.jsonl     one {"id", "metadata", "reasoning"?} line per vector, in vector order
+                       (gen mode: the reasoning text generated before the embedding)
 Each save writes a new generation NNNNN and then replaces the manifest, so a save that is
 killed half-way leaves the previous index intact (no partial outputs).
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ import faiss
 import numpy as np
 
 from umer1.engine.params import parse_mode
+from umer1.index import kinds
 from umer1.utils.errors import InputError
 from umer1.utils.files import atomic_path, write_json
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "index.json"
 FORMAT = "umer1-faiss-index"
 VERSION = 1
-KINDS = ("flat", "ivf", "hnsw")
+KINDS = kinds.KINDS
 
 
 @dataclass
@@ -36,39 +37,43 @@ class Hit:
     id: Any
     score: float
     metadata: dict
+    reasoning: str | None = None
 
 
 class EmbeddingIndex:
-    """Exact inner product ("flat") by default; "ivf" or "hnsw" for large corpora."""
+    """Exact inner product ("flat") by default; compressed or approximate kinds for large
+    corpora (`umer1.index.kinds`)."""
 
-    def __init__(self, manifest: dict, index: faiss.Index, ids: list, metadata: list[dict]):
+    def __init__(self, manifest: dict, index: faiss.Index | None, ids: list, metadata: list[dict],
+                 reasoning: list | None = None):
         self.manifest = manifest
-        self.index = index
+        self.index = index          # None until a trained kind has seen its training sample
         self.ids = ids
         self.metadata = metadata
+        self.reasoning = reasoning if reasoning is not None else [None] * len(ids)
         self._id_set = set(map(_key, ids))
 
     # ----- creation ----------------------------------------------------------------------
     @classmethod
-    def create(cls, model_info: dict, mode: str, *, kind: str = "flat", nlist: int | None = None,
-               nprobe: int = 8, hnsw_m: int = 32, ef_search: int = 64) -> "EmbeddingIndex":
-        if kind not in KINDS:
-            raise InputError(f"unknown index kind {kind!r}; expected one of {', '.join(KINDS)}",
-                             field="kind")
+    def create(cls, model_info: dict, mode: str, *, kind: str = "flat",
+               **params) -> "EmbeddingIndex":
+        """`params`: see `kinds.DEFAULT_PARAMS` (None keeps a default)."""
         mode = str(parse_mode(mode))
         dim = int(model_info["dim"])
+        params = kinds.check_params(kind, dim, params)
         manifest = {"format": FORMAT, "version": VERSION, "generation": 0, "kind": kind,
                     "metric": "inner_product", "dim": dim, "count": 0, "mode": mode,
-                    "model": model_info,
-                    "params": {"nlist": nlist, "nprobe": nprobe, "hnsw_m": hnsw_m,
-                               "ef_search": ef_search}}
-        index = None
-        if kind == "flat":
-            index = faiss.IndexFlatIP(dim)
-        elif kind == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        # IVF is built on the first add: its coarse quantizer is trained on those vectors.
+                    "model": model_info, "params": params}
+        index = None if kind in kinds.TRAINED else kinds.make_index(kind, dim, params)
         return cls(manifest, index, [], [])
+
+    @property
+    def params(self) -> dict:
+        return self.manifest["params"]
+
+    @property
+    def needs_training(self) -> bool:
+        return self.index is None
 
     @property
     def mode(self) -> str:
@@ -98,36 +103,40 @@ class EmbeddingIndex:
                                  file=file, row=rows[i] if rows else None, field="id")
             seen.add(k)
 
-    def add(self, vectors: np.ndarray, ids: Sequence, metadata: Sequence[dict] | None = None) -> None:
+    def add(self, vectors: np.ndarray, ids: Sequence, metadata: Sequence[dict] | None = None,
+            reasoning: Sequence[str | None] | None = None) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise InputError(f"expected vectors of shape (N, {self.dim}), got {vectors.shape}")
         if len(ids) != len(vectors):
             raise InputError(f"{len(ids)} ids for {len(vectors)} vectors")
         metadata = list(metadata) if metadata is not None else [{} for _ in ids]
+        reasoning = list(reasoning) if reasoning is not None else [None] * len(ids)
         self.check_new_ids(ids)
         if len(vectors) == 0:
             return
         if self.index is None:
-            self.index = self._train_ivf(vectors)
+            self.train(vectors[kinds.training_rows(len(vectors), self.params)], len(vectors))
         self.index.add(vectors)
         self.ids.extend(ids)
         self.metadata.extend(metadata)
+        self.reasoning.extend(reasoning)
         self._id_set.update(map(_key, ids))
         self.manifest["count"] = len(self.ids)
 
-    def _train_ivf(self, vectors: np.ndarray) -> faiss.Index:
-        n = len(vectors)
-        nlist = self.manifest["params"]["nlist"] or int(4 * math.sqrt(n))
-        nlist = max(1, min(nlist, n))
-        if n < 39 * nlist:
-            log.warning("training IVF with %d lists on only %d vectors; recall may suffer "
-                        "(use flat for small corpora)", nlist, n)
-        quantizer = faiss.IndexFlatIP(self.dim)
-        index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        index.train(vectors)
-        self.manifest["params"]["nlist"] = nlist
-        return index
+    def train(self, sample: np.ndarray, total: int) -> None:
+        """Learn the quantizers of a trained kind from `sample` (of a corpus of `total`)."""
+        sample = np.ascontiguousarray(sample, dtype=np.float32)
+        nlist = self.params["nlist"] or kinds.default_nlist(total)
+        nlist = max(1, min(nlist, len(sample)))
+        if self.kind in ("ivf", "ivfpq", "opq") and len(sample) < 39 * nlist:
+            log.warning("training %d IVF lists on only %d vectors; recall may suffer "
+                        "(use flat for small corpora)", nlist, len(sample))
+        index = kinds.make_index(self.kind, self.dim, self.params, nlist)
+        index.train(sample)
+        if self.kind != "sq8":
+            self.params["nlist"] = nlist
+        self.index = index
 
     # ----- searching ---------------------------------------------------------------------
     def check_query(self, model_info: dict, mode: str) -> None:
@@ -148,7 +157,7 @@ class EmbeddingIndex:
                 field="mode")
 
     def search(self, queries: np.ndarray, k: int = 10, *, nprobe: int | None = None,
-               ef_search: int | None = None) -> list[list[Hit]]:
+               ef_search: int | None = None, k_factor: int | None = None) -> list[list[Hit]]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if queries.shape[1] != self.dim:
             raise InputError(f"query dimension {queries.shape[1]} != index dimension {self.dim}")
@@ -156,14 +165,13 @@ class EmbeddingIndex:
             raise InputError("k must be at least 1", field="k")
         if not self.ids:
             return [[] for _ in queries]
-        p = self.manifest["params"]
-        if self.kind == "ivf":
-            self.index.nprobe = min(nprobe or p["nprobe"], self.index.nlist)
-        elif self.kind == "hnsw":
-            self.index.hnsw.efSearch = max(ef_search or p["ef_search"], k)
+        p = self.params
+        kinds.set_search_params(self.index, self.kind, nprobe=nprobe or p["nprobe"],
+                                ef_search=ef_search or p["ef_search"],
+                                k_factor=k_factor or p["k_factor"], k=k)
         scores, rows = self.index.search(queries, min(k, len(self.ids)))
-        return [[Hit(self.ids[r], float(s), self.metadata[r]) for s, r in zip(sc, rw) if r >= 0]
-                for sc, rw in zip(scores, rows)]
+        return [[Hit(self.ids[r], float(s), self.metadata[r], self.reasoning[r])
+                 for s, r in zip(sc, rw) if r >= 0] for sc, rw in zip(scores, rows)]
 
     # ----- persistence -------------------------------------------------------------------
     def save(self, directory: str | Path) -> None:
@@ -176,8 +184,10 @@ class EmbeddingIndex:
         with atomic_path(d / files["vectors"]) as tmp:
             faiss.write_index(index, str(tmp))
         with atomic_path(d / files["meta"]) as tmp, tmp.open("w", encoding="utf-8") as fh:
-            for i, m in zip(self.ids, self.metadata):
-                fh.write(json.dumps({"id": i, "metadata": m}, ensure_ascii=False) + "\n")
+            for i, m, r in zip(self.ids, self.metadata, self.reasoning):
+                row = {"id": i, "metadata": m} if r is None else {"id": i, "metadata": m,
+                                                                  "reasoning": r}
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         manifest = {**self.manifest, "generation": gen, "files": files, "count": len(self.ids)}
         write_json(d / MANIFEST, manifest)      # the commit point
         self.manifest = manifest
@@ -190,23 +200,24 @@ class EmbeddingIndex:
     def load(cls, directory: str | Path) -> "EmbeddingIndex":
         d = Path(directory)
         manifest = _read_manifest(d)
+        manifest["params"] = {**kinds.DEFAULT_PARAMS, **manifest["params"]}   # older versions
         files = manifest.get("files")
-        if not files:     # saved before any vector existed
-            return cls.create(manifest["model"], manifest["mode"], kind=manifest["kind"],
-                              **manifest["params"])
+        if not files or (manifest["count"] == 0 and manifest["kind"] in kinds.TRAINED):
+            return cls(manifest, None if manifest["kind"] in kinds.TRAINED else
+                       kinds.make_index(manifest["kind"], manifest["dim"], manifest["params"]),
+                       [], [])
         index = faiss.read_index(str(d / files["vectors"]))
-        ids, metadata = [], []
+        ids, metadata, reasoning = [], [], []
         with (d / files["meta"]).open(encoding="utf-8") as fh:
             for line in fh:
                 row = json.loads(line)
                 ids.append(row["id"])
                 metadata.append(row["metadata"])
+                reasoning.append(row.get("reasoning"))
         if not (len(ids) == index.ntotal == manifest["count"]):
             raise InputError(f"the index is damaged: {index.ntotal} vectors, {len(ids)} ids, "
                              f"{manifest['count']} in the manifest", file=str(d / MANIFEST))
-        if manifest["kind"] == "ivf" and index.ntotal == 0 and not index.is_trained:
-            index = None
-        return cls(manifest, index, ids, metadata)
+        return cls(manifest, index, ids, metadata, reasoning)
 
 
 def _key(x) -> str:

@@ -1,14 +1,19 @@
 """What `umer1 index build`, `umer1 index add` and `umer1 search` do, as library calls taking
-typed requests. Every corpus row (or the query) is checked before a model is loaded."""
+typed requests. Every corpus row (or the query) is checked before a model is loaded.
+
+Under `accelerate launch` every process loads the model on its own device and embeds its parts
+of the corpus; the main process merges them and prints the summary (`umer1.index.build`)."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from umer1.engine.inputs import EmbedInput, validate
 from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, GenParams
 from umer1.index.corpus import add_corpus, read_corpus, search_inputs
 from umer1.index.faiss_index import EmbeddingIndex
+from umer1.index.report import REPORT
 from umer1.utils.errors import InputError
 
 
@@ -22,15 +27,26 @@ class ModelRequest:
     batch_size: int = 8
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
 
-    def load(self, index: EmbeddingIndex | None = None):
+    def load(self, index: EmbeddingIndex | None = None, state=None):
         from umer1.engine.model import UMEModel
         name = self.model or recorded_model(index)
-        return UMEModel.from_pretrained(name, dtype=self.dtype, device=self.device,
+        # accelerate picks each process's device; a lone CPU process leaves the model where it loads
+        on_accel = state is not None and (state.num_processes > 1 or state.device.type != "cpu")
+        device = self.device or (str(state.device) if on_accel else None)
+        return UMEModel.from_pretrained(name, dtype=self.dtype, device=device,
                                         adapter=self.adapter)
 
     @property
     def gen(self) -> GenParams:
         return GenParams(max_new_tokens=self.max_new_tokens)
+
+
+def process_state():
+    """accelerate's view of the processes of this run (one, unless launched by accelerate);
+    without CUDA the processes talk over gloo on CPUs."""
+    import torch
+    from accelerate import PartialState
+    return PartialState(cpu=not torch.cuda.is_available())
 
 
 def recorded_model(index: EmbeddingIndex) -> str:
@@ -46,21 +62,39 @@ class BuildRequest(ModelRequest):
     mode: str = "disc"
     kind: str = "flat"
     nlist: int | None = None
-    nprobe: int = 8
-    hnsw_m: int = 32
-    ef_search: int = 64
+    nprobe: int | None = None
+    hnsw_m: int | None = None
+    ef_search: int | None = None
+    pq_m: int | None = None
+    pq_bits: int | None = None
+    refine: str | None = None
+    k_factor: int | None = None
+    train_size: int | None = None
+    seed: int | None = None
     chunk_size: int = 512
     cache_dir: str | None = None
     show_progress: bool = True
 
 
-def build_index(req: BuildRequest) -> str:
+PARAMS = ("nlist", "nprobe", "hnsw_m", "ef_search", "pq_m", "pq_bits", "refine", "k_factor",
+          "train_size", "seed")
+
+
+def build_index(req: BuildRequest, say=print) -> str:
+    """The summary line (empty on processes other than the main one)."""
     read_corpus(req.input)
-    index = add_corpus(req.out, req.load(), req.input, mode=req.mode, gen=req.gen, create=True,
-                       kind=req.kind, batch_size=req.batch_size, chunk_size=req.chunk_size,
-                       cache_dir=req.cache_dir, show_progress=req.show_progress, nlist=req.nlist,
-                       nprobe=req.nprobe, hnsw_m=req.hnsw_m, ef_search=req.ef_search)
-    return f"built a {index.kind} index of {len(index)} {index.mode} embeddings in {req.out}"
+    state = process_state()
+    index = add_corpus(req.out, req.load(state=state), req.input, mode=req.mode, gen=req.gen,
+                       create=True, kind=req.kind, batch_size=req.batch_size,
+                       chunk_size=req.chunk_size, cache_dir=req.cache_dir,
+                       show_progress=req.show_progress, state=state, say=say,
+                       **{k: getattr(req, k) for k in PARAMS})
+    if index is None:
+        return ""
+    report = json.loads((Path(req.out) / REPORT).read_text(encoding="utf-8"))
+    return (f"built a {index.kind} index of {len(index)} {index.mode} embeddings in {req.out} "
+            f"({report['measured_bytes_per_vector']:g} bytes per vector, recall@10 "
+            f"{report['recall@10']:.3f} against exact search; report in {REPORT})")
 
 
 @dataclass
@@ -72,12 +106,17 @@ class AddRequest(ModelRequest):
     show_progress: bool = True
 
 
-def add_to_index(req: AddRequest) -> str:
+def add_to_index(req: AddRequest, say=print) -> str:
+    """The summary line (empty on processes other than the main one)."""
     existing = EmbeddingIndex.load(req.index)
     read_corpus(req.input)
-    index = add_corpus(req.index, req.load(existing), req.input, gen=req.gen,
+    state = process_state()
+    index = add_corpus(req.index, req.load(existing, state=state), req.input, gen=req.gen,
                        batch_size=req.batch_size, chunk_size=req.chunk_size,
-                       cache_dir=req.cache_dir, show_progress=req.show_progress)
+                       cache_dir=req.cache_dir, show_progress=req.show_progress, state=state,
+                       say=say)
+    if index is None:
+        return ""
     return f"added {len(index) - len(existing)} rows; the index now holds {len(index)}"
 
 
@@ -90,6 +129,7 @@ class SearchRequest(ModelRequest):
     mode: str | None = None
     nprobe: int | None = None
     ef_search: int | None = None
+    k_factor: int | None = None
     json: bool = False
 
 
@@ -101,12 +141,14 @@ def search(req: SearchRequest) -> str:
     validate(query)
     index = EmbeddingIndex.load(req.index)
     hits = search_inputs(index, req.load(index), [query], k=req.k, mode=req.mode, gen=req.gen,
-                         nprobe=req.nprobe, ef_search=req.ef_search)[0]
+                         nprobe=req.nprobe, ef_search=req.ef_search, k_factor=req.k_factor)[0]
     lines = []
     for rank, h in enumerate(hits, start=1):
         if req.json:
-            lines.append(json.dumps({"rank": rank, "id": h.id, "score": h.score,
-                                     "metadata": h.metadata}, ensure_ascii=False))
+            row = {"rank": rank, "id": h.id, "score": h.score, "metadata": h.metadata}
+            if h.reasoning is not None:
+                row["reasoning"] = h.reasoning
+            lines.append(json.dumps(row, ensure_ascii=False))
         else:
             label = h.metadata.get("text") or h.metadata.get("image") or ""
             lines.append(f"{rank:>3}  {h.score:+.4f}  {h.id}  {str(label)[:80]}")

@@ -6,7 +6,9 @@
   before the next chunk starts; a rerun embeds only inputs no shard holds.
 - Several processes (`accelerate launch`): each chunk is split evenly, short shares padded by
   repeating the last input, embeddings gathered in rank order and the padding dropped; the
-  main process writes the shards.
+  main process writes the shards. (A sharded index build instead runs one single-process
+  Embedder per process, each on its own part of the corpus: `umer1.index.build`.)
+- `embedded` counts the inputs this Embedder actually ran through the model.
 """
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ class Embedder:
         self.show_progress = show_progress
         self.state = state
         self.fingerprint = model_fingerprint(model)
+        self.embedded = 0
         self._caches: dict[str, EmbeddingCache] = {}   # by cache_key: specs differing only
         # in what their mode ignores (disc with any GenParams) share one cache
 
@@ -91,12 +94,14 @@ class Embedder:
         with progress(total=len(missing), desc=desc, enabled=self.show_progress and self.is_main) as bar:
             for c, start in enumerate(range(0, len(missing), step)):
                 chunk = missing[start:start + step]
-                emb, found, disc = self._embed_chunk([items[first[k]] for k in chunk], spec, c)
+                emb, found, disc, texts = self._embed_chunk([items[first[k]] for k in chunk],
+                                                            spec, c)
                 for a in (emb, disc):
                     bad = _non_finite_rows(a)
                     if bad.size:
                         raise NonFiniteEmbedding(first[chunk[int(bad[0])]])
-                cache.put(chunk, emb, found, write=self.is_main)
+                self.embedded += len(chunk)
+                cache.put(chunk, emb, found, write=self.is_main, texts=texts)
                 if disc_cache is not None:
                     new = [i for i, k in enumerate(chunk) if k not in disc_cache]
                     if new:
@@ -107,37 +112,49 @@ class Embedder:
             return np.zeros((0, self.model.hidden_size), np.float32), np.zeros((0,), bool)
         return cache.get(keys)
 
+    def texts(self, items: Sequence[EmbedInput], spec: EmbedSpec) -> list[str | None]:
+        """The texts generated for `items` (gen mode, after `embed`); None where unknown."""
+        return self.cache(spec).texts([content_key(it, self.model.settings.video_frames)
+                                       for it in items])
+
     def _embed_chunk(self, items: list[EmbedInput], spec: EmbedSpec, chunk_no: int):
         per = math.ceil(len(items) / self.world)
         mine = items[self.rank * per:(self.rank + 1) * per]
         mine = mine + [items[-1]] * (per - len(mine))     # equal shares for the gather
-        emb, found, disc = self._model_call(mine, spec, chunk_no)
+        emb, found, disc, texts = self._model_call(mine, spec, chunk_no)
         if self.world == 1:
-            return emb, found, disc
+            return emb, found, disc, texts
         import torch
-        from accelerate.utils import gather
+        from accelerate.utils import gather, gather_object
         dev = self.state.device
         keep = [r * per + j for r in range(self.world)
                 for j in range(max(0, min(per, len(items) - r * per)))]
 
         def gathered(a: np.ndarray) -> np.ndarray:
             return gather(torch.from_numpy(a).to(dev)).cpu().numpy()[keep]
+        all_texts = None
+        if texts is not None:
+            every = gather_object(texts)
+            all_texts = [every[i] for i in keep]
         return (gathered(emb), gathered(found.astype(np.uint8)).astype(bool),
-                None if disc is None else gathered(disc))
+                None if disc is None else gathered(disc), all_texts)
 
     def _model_call(self, items: list[EmbedInput], spec: EmbedSpec, chunk_no: int):
-        """(embeddings, found flags, disc embeddings from the same prefill or None)."""
+        """(embeddings, found flags, disc embeddings from the same prefill or None, generated
+        texts or None)."""
         if spec.mode is Mode.DISC:
             emb = self.model.encode(items, mode="disc", batch_size=self.batch_size,
                                     normalize_embeddings=True)
-            return emb, np.ones(len(items), bool), None
+            return emb, np.ones(len(items), bool), None, None
         params = spec.gen
         if params.sampling:   # a distinct, reproducible seed per chunk and process
             base = params.seed or 0
             params = dataclasses.replace(params, seed=base + 1_000_003 * chunk_no + 10_007 * self.rank)
         out = self.model.generate(items, batch_size=self.batch_size, normalize_embeddings=True,
                                   params=params)
-        return out.embeddings, np.asarray(out.found, bool), out.disc_embeddings
+        texts = [t if isinstance(t, str) else "" for t in out.texts] if out.embeddings.ndim == 2 \
+            else None     # several samples per input: the texts are not kept
+        return out.embeddings, np.asarray(out.found, bool), out.disc_embeddings, texts
 
     def _broadcast(self, obj: list) -> list:
         """The main process's view of what is missing, so every process runs the same chunks."""

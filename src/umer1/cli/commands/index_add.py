@@ -16,5 +16,7 @@ def add_arguments(p):
 
 def run(args) -> int:
     from umer1.index.jobs import AddRequest, add_to_index
-    print(add_to_index(request(AddRequest, args)))
+    summary = add_to_index(request(AddRequest, args))
+    if summary:
+        print(summary)
     return 0

@@ -18,6 +18,8 @@ def add_arguments(p):
                    help="query mode (default: the index's mode)")
     p.add_argument("--nprobe", type=int, default=None, help="IVF lists to search")
     p.add_argument("--ef-search", type=int, default=None, help="HNSW search breadth")
+    p.add_argument("--k-factor", type=int, default=None,
+                   help="ivfpq / opq with refine: candidates re-ranked per result")
     p.add_argument("--json", action="store_true", help="print one JSON object per hit")
 
 
