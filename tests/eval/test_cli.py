@@ -58,11 +58,15 @@ def test_two_processes_match_one(tiny_model_dir, data_root, tmp_path):
               "TinyCls", "TinyDoc", "--no-progress", "--flush-every", "3"]
     assert main(["eval", "--output", str(tmp_path / "one"), *common]) == 0
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
+    # `--multi_gpu` selects accelerate's torchrun launcher (`--cpu` alone starts ONE process);
+    # without CUDA the evaluation joins the processes with gloo on the CPU.
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-           "-m", "umer1.cli", "eval", "--output", str(tmp_path / "two"), *common]
+           "--main_process_port", "0", "-m", "umer1.cli", "eval", "--output", str(tmp_path / "two"),
+           *common]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((tmp_path / "two" / "run_config.json").read_text())["processes"] == 2
     for task in ("TinyCls", "TinyDoc"):
         one = json.loads((tmp_path / "one" / "disc" / f"{task}_score.json").read_text())
         two = json.loads((tmp_path / "two" / "disc" / f"{task}_score.json").read_text())

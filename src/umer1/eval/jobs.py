@@ -57,9 +57,11 @@ def run_eval(req: EvalRequest) -> str:
     qm = req.query_mode or req.mode
     cm = req.candidate_mode or req.mode
 
+    import torch
     from accelerate import PartialState
+
     from umer1.engine.model import UMEModel
-    state = PartialState()
+    state = PartialState(cpu=not torch.cuda.is_available())   # gloo between CPU processes
     # accelerate picks each process's device; a lone CPU process leaves the model where it loads
     on_accel = state.num_processes > 1 or state.device.type != "cpu"
     device = req.device or (str(state.device) if on_accel else None)
