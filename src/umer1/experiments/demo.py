@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DemoData:
-    train: int = 8192            # SFT pairs
+    train: int = 32768           # SFT pairs (about one pass at the default steps: fresh scenes generalise)
     rl: int = 256                # RL pairs (scenes not used by SFT)
-    eval: int = 128              # held-out queries per task
+    eval: int = 256              # held-out queries per task
     candidates: int = 8          # per query (fewer where a task has fewer possible answers)
     tasks: list[str] = field(default_factory=lambda: ["cls", "count", "match"])
     group: int = 4               # SFT rows of one task with distinct targets, in a row
@@ -55,22 +55,25 @@ class DemoModel:
 
 @dataclass
 class DemoSFT:
-    steps: int = 1800
+    steps: int = 2500
     batch_size: int = 16
     lr: float = 1.0e-3
     warmup_steps: int = 20
-    ntp_qry: float = 1.0         # weight of the query side's next-token loss
+    ntp_qry: float = 2.0         # weight of the query side's next-token loss (gen lives on it)
     freeze_vision: bool = False  # the tiny vision tower is random: let it learn
 
 
 @dataclass
 class DemoRL:
-    steps: int = 40
+    steps: int = 60
     probe_steps: int = 3         # stop when every group of these steps had one reward
     pairs_per_step: int = 4
     num_generations: int = 4
+    # Above 1: after SFT the tiny model's samples at temperature 1 are nearly all the same
+    # text, so every group's rewards tie and GRPO has nothing to compare.
+    temperature: float = 1.5
     max_completion_length: int = 80
-    lr: float = 2.0e-5
+    lr: float = 1.0e-4
     beta: float = 0.04
 
 
@@ -79,7 +82,7 @@ class DemoEval:
     max_new_tokens: int = 80     # the longest gold trace is about 70 tokens
     batch_size: int = 16
     num_samples: int = 4         # pass@k up to this k (final model)
-    temperature: float = 1.0
+    temperature: float = 1.5     # as RL's rollouts: at 1 the samples are nearly all alike
 
 
 @dataclass
@@ -262,7 +265,7 @@ def rl_config(cfg: DemoConfig, data: dict, model: str, out: Path):
     return from_dict(RLConfig, {
         "model": {"base": model, "freeze_vision": cfg.sft.freeze_vision},
         "data": {"train_file": data["rl_file"]},
-        "rollout": {"num_generations": r.num_generations, "temperature": 1.0,
+        "rollout": {"num_generations": r.num_generations, "temperature": r.temperature,
                     "max_completion_length": r.max_completion_length},
         "grpo": {"beta": r.beta},
         "optim": {"lr": r.lr, "warmup_ratio": 0.0, "schedule": "constant"},

@@ -22,12 +22,18 @@ from umer1.experiments.synthetic.scenes import GRID, SHAPES, Scene, number
 from umer1.experiments.synthetic.tasks import INSTRUCTIONS, Item, SceneSampler, answer_side, image_side
 
 PALETTE = ("red", "green", "blue", "yellow")   # 4 colours x 4 kinds: colours repeat in a scene
+# Large shapes only: the point is combining what is seen, not seeing 12-pixel shapes.
+SEEN = dict(min_shapes=3, max_shapes=6, colours=PALETTE, sizes=("large",))
 MOVES = {"left": (0, -1), "right": (0, 1), "up": (-1, 0), "down": (1, 0)}
 
 
 def make_count(rng: random.Random, sample: SceneSampler) -> Item:
-    scene = sample(rng, min_shapes=3, max_shapes=6, colours=PALETTE)
-    colour = rng.choice(PALETTE)
+    # The answer is drawn first (0-3, uniform) and scenes are drawn until they fit it, so
+    # always giving the commonest answer scores 25%, not the 40-50% of unbalanced counts.
+    want, colour = rng.randrange(4), rng.choice(PALETTE)
+    scene = sample(rng, **SEEN)
+    while sum(s.colour == colour for s in scene.shapes) != want:
+        scene = sample(rng, **SEEN)
     steps, tally = [], 0
     for kind in SHAPES:
         if scene.find(colour, kind):
@@ -55,8 +61,7 @@ def match_question(scene: Scene, rng: random.Random):
 
 
 def make_match(rng: random.Random, sample: SceneSampler) -> Item:
-    while (picked := match_question(scene := sample(rng, min_shapes=3, max_shapes=6,
-                                                    colours=PALETTE), rng)) is None:
+    while (picked := match_question(scene := sample(rng, **SEEN), rng)) is None:
         pass
     anchor, partner = picked
     steps = [f"{anchor.kind} {anchor.colour}"]

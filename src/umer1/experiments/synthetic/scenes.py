@@ -161,16 +161,18 @@ def _draw(draw: ImageDraw.ImageDraw, kind: str, cx: float, cy: float, r: float, 
 
 
 def sample_scene(rng: random.Random, min_shapes: int = 1, max_shapes: int = 4,
-                 one_large: bool = False, colours: tuple[str, ...] = COLOUR_NAMES) -> Scene:
+                 one_large: bool = False, colours: tuple[str, ...] = COLOUR_NAMES,
+                 sizes: tuple[str, ...] = SIZES) -> Scene:
     """A random scene: distinct cells, distinct (colour, kind) pairs so names are unambiguous.
 
     `one_large`: exactly one large shape (the classification target), the others small.
-    `colours`: the palette (a small one makes several shapes share a colour, for counting).
+    `colours`: the palette (a small one makes several shapes share a colour, for counting);
+    `sizes`: the sizes to draw from.
     """
     n = rng.randint(min_shapes, max_shapes)
     cells = rng.sample([(r, c) for r in range(GRID) for c in range(GRID)], n)
     looks = rng.sample([(c, k) for c in colours for k in SHAPES], n)
-    sizes = (["large"] + ["small"] * (n - 1)) if one_large else [rng.choice(SIZES) for _ in range(n)]
+    drawn = (["large"] + ["small"] * (n - 1)) if one_large else [rng.choice(sizes) for _ in range(n)]
     shapes = [Shape(r, c, colour, kind, size)
-              for (r, c), (colour, kind), size in zip(cells, looks, sizes)]
+              for (r, c), (colour, kind), size in zip(cells, looks, drawn)]
     return Scene(tuple(sorted(shapes)))
