@@ -33,7 +33,7 @@ def test_short_demo_writes_its_report_from_its_own_files(short_run, capsys):
     report = (out / "report.md").read_text()
     head = "| task | kind | chance | SFT disc | SFT gen | RL disc | RL gen | RL oracle |"
     assert head in report
-    for task in ("cls", "count", "hop"):
+    for task in ("cls", "count", "match"):
         assert f"| {task} |" in report
     assert "Decomposition of gen - disc" in report and "## pass@k of the RL model" in report
     for plot in ("losses", "rl", "hit1", "passk"):
@@ -43,10 +43,10 @@ def test_short_demo_writes_its_report_from_its_own_files(short_run, capsys):
     assert summary["sft"]["steps"] == 6 and summary["rl"]["steps"] == 2
     assert (Path(summary["rl"]["model"]) / "umer1.json").is_file()
     # every score in the table comes from the per-query files
-    rows = [json.loads(x) for x in (out / "eval" / "rl" / "shapes_hop.jsonl").read_text().splitlines()]
+    rows = [json.loads(x) for x in (out / "eval" / "rl" / "shapes_match.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and all(len(r["passk"]) == 2 for r in rows)
     gen = 100 * sum(r["gen"] for r in rows) / len(rows)
-    line = next(x for x in report.splitlines() if x.startswith("| hop |"))
+    line = next(x for x in report.splitlines() if x.startswith("| match |"))
     assert f"{gen:.1f}" in line
 
 
@@ -60,7 +60,7 @@ def test_rerun_skips_finished_stages_and_same_command_same_numbers(short_run, tm
     other = tmp_path / "b"
     assert main(["demo", "--out", str(other), "--seed", "1", *SHORT]) == 0
     for stage in ("sft", "rl"):
-        for task in ("cls", "count", "hop"):
+        for task in ("cls", "count", "match"):
             a = [json.loads(x) for x in (out / "eval" / stage / f"shapes_{task}.jsonl").read_text().splitlines()]
             b = [json.loads(x) for x in (other / "eval" / stage / f"shapes_{task}.jsonl").read_text().splitlines()]
             assert [(r["disc"], r["gen"], r["gold"], r["text"]) for r in a] == \
