@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable
 
-from umer1.experiments.synthetic.scenes import COLOUR_NAMES, a, RELATIONS, SHAPES, Scene, holds, number, plural
+from umer1.experiments.synthetic.scenes import COLOUR_NAMES, a, RELATIONS, SHAPES, Scene, number, plural
 
 INSTRUCTIONS = {  # (query instruction, target instruction), as MMEB image tasks phrase them
     "t2i": ("Find me an image that matches the given caption:", "Represent the given image."),
