@@ -137,12 +137,18 @@ def verdict(tables: dict, entries: dict, runs: list[dict]) -> list[str]:
         lines.append(f"- {label.capitalize()} tasks ({', '.join(_task(n) for n in names)}; {p['queries']} "
                      f"queries pooled), {final.upper()} model: gen {_pct(p['gen'])} vs disc {_pct(p['disc'])}, "
                      f"gen - disc **{_gap(g)}**.")
-    p = pooled(entries[final], reasoning)
-    if p is not None:
-        g = p["gap"]
-        met = g["diff"] >= GOAL and g["diff"] - Z * g["se"] > 0
+    if reasoning:
+        # Per seed: queries pooled over seeds hide how much the seeds disagree.
+        gaps = [paired([r["gen"] for n in reasoning for r in entries[final][n]["per_seed"][i]],
+                       [r["disc"] for n in reasoning for r in entries[final][n]["per_seed"][i]])
+                for i in range(len(runs))]
+        met = [g["diff"] >= GOAL and g["diff"] - Z * g["se"] > 0 for g in gaps]
+        if len(runs) > 1:
+            lines.append("- Per seed, reasoning tasks, gen - disc: " + "; ".join(
+                f"seed {r['config']['seed']} {_gap(g)}" for r, g in zip(runs, gaps)) + ".")
         lines.append("- Goal (gen above disc on the reasoning tasks by at least 5 points, more than "
-                     f"{Z:g} standard errors): **{'met' if met else 'NOT met'}** in this run.")
+                     f"{Z:g} standard errors, in every seed): **{'met' if all(met) else 'NOT met'}**"
+                     + ("" if len(runs) == 1 else f" (met in {sum(met)} of {len(runs)} seeds)") + ".")
     gen_loss = mean([tables[final][t]["generation"]["diff"] for t in tasks])
     emb = mean([tables[final][t]["embedding"]["diff"] for t in tasks])
     lines.append(f"- Where gen - disc comes from ({final.upper()} model, mean over tasks): "
