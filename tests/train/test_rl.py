@@ -297,3 +297,16 @@ def test_every_backbone_takes_rl_steps(backbone_dir, tmp_path):
         assert m["gathered_pairs"] == 4 and m["completion_length"] > 0
         assert all(torch.isfinite(torch.tensor(float(m[k]))) for k in ("reward", "kl", "reward_emb"))
     assert all("pixel_values_videos" in b and "pixel_values" in b for b in seen)
+
+
+def test_rl_without_reward_spread_stops_with_one_line(tiny_model_dir, tmp_path, capsys):
+    # an unprimed random model never writes the format: every reward is 0, every group flat
+    data = write_rl_data(tmp_path, rows=4)
+    rc = main(["train", "rl", "--config", "configs/rl/tiny.yaml", "--set", f"model.base={tiny_model_dir}",
+               "--set", f"data.train_file={data}", "--set", f"train.output_dir={tmp_path / 'o'}",
+               "--set", "grpo.stop_without_signal=2", "--set", "train.steps=5",
+               "--set", "rollout.max_completion_length=8", "--set", "data.pairs_per_device=2",
+               "--set", "rollout.num_generations=2", "--set", "train.progress_bar=false"])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert rc == 2 and len(err) == 1
+    assert "RL stopped after 2 steps" in err[0] and "no gradient" in err[0]

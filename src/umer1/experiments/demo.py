@@ -1,15 +1,18 @@
-"""`umer1 demo`: the whole UME-R1 method on a CPU in minutes, with no download.
+"""`umer1 demo`: the whole UME-R1 method on a CPU in minutes, with no download, reproducibly.
 
 Stages, each through the library function its CLI verb uses:
-  1. a random tiny Qwen2-VL model with a compact vocabulary (`umer1.engine.tiny`),
-  2. synthetic shapes data (`umer1.experiments.synthetic`: SFT records, RL pairs, held-out tasks),
-  3. SFT (`umer1.train.sft.run`), 4. RL from the SFT model (`umer1.train.rl.run`),
-  5. evaluation of the SFT and the RL model, disc + gen + oracle, and pass@k for the RL model
-     (`umer1.eval.suite.evaluate`), 6. a report (`umer1.experiments.demo_report`).
-The time budget is split between stages by `share`s. The trainers count steps, not seconds,
-so each training stage trains in resumed segments (`Segments`), each sized from the seconds
-per step measured so far, until its share of the budget is spent. A finished stage leaves a marker with
-its settings; a rerun with the same settings skips it, so a killed demo resumes stage-wise.
+  1. synthetic shapes data (`umer1.experiments.synthetic`): perception tasks and reasoning tasks,
+  2. a random tiny Qwen2-VL model with a compact vocabulary (`umer1.engine.tiny`),
+  3. SFT (`umer1.train.sft.run`), 4. RL from the SFT model (`umer1.train.rl.run`, which stops
+     with a message when no group of rollouts has reward spread),
+  5. evaluation of both models per query (`demo_eval`: disc, gen, gen after the gold trace,
+     facts stated, pass@k), 6. a report (`demo_report`).
+Every size is a fixed count (steps, pairs, queries) and every random choice takes the seed, so
+the same command gives the same table on any machine (up to float noise). A finished stage
+leaves a marker with its settings; a rerun with the same settings skips it, so a killed demo
+resumes stage-wise. `run_seeds` repeats the demo over several seeds and reports means.
+The two functions that build trainer configs (`sft_config`, `rl_config`) are the only places
+that know the trainers' config fields.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from umer1.utils.config import from_dict, save_resolved, to_dict
@@ -26,19 +29,15 @@ from umer1.utils.files import write_json
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MINUTES = 10.0
-
 
 @dataclass
 class DemoData:
-    train: int = 4096            # SFT pairs (at the default budget; scaled down for shorter ones)
-    rl: int = 256
-    eval: int = 48               # held-out queries per task
-    candidates: int = 8
-    tasks: list[str] = field(default_factory=lambda: ["t2i", "i2t", "cls", "vqa"])
-    min_train: int = 64
-    min_rl: int = 16
-    min_eval: int = 4
+    train: int = 32768           # SFT pairs (about one pass at the default steps: fresh scenes generalise)
+    rl: int = 256                # RL pairs (scenes not used by SFT)
+    eval: int = 256              # held-out queries per task
+    candidates: int = 8          # per query (fewer where a task has fewer possible answers)
+    tasks: list[str] = field(default_factory=lambda: ["cls", "count", "match"])
+    group: int = 4               # SFT rows of one task with distinct targets, in a row
 
 
 @dataclass
@@ -50,47 +49,47 @@ class DemoModel:
     vision_depth: int = 2
     vision_dim: int = 64         # the random vision tower must learn shapes and colours
     vocabulary_sample: int = 400  # SFT pairs whose text trains the compact vocabulary
+    # Trained from scratch, so no blank image is needed on text-only sides (fewer visual tokens).
+    blank_image_for_text: bool = False
 
 
 @dataclass
 class DemoSFT:
-    share: float = 0.6           # of the budget left after setup
+    steps: int = 2500
     batch_size: int = 16
     lr: float = 1.0e-3
-    freeze_vision: bool = False  # the tiny vision tower is random: let it learn
     warmup_steps: int = 20
-    first_segment: int = 20      # steps of the first segment, which measures the step time
-    min_steps: int = 2
-    max_steps: int = 2000
+    ntp_query: float = 2.0       # weight of the query side's next-token loss (gen lives on it)
+    freeze_vision: bool = False  # the tiny vision tower is random: let it learn
 
 
 @dataclass
 class DemoRL:
-    share: float = 0.1
+    steps: int = 60
+    probe_steps: int = 3         # stop when every group of these steps had one reward
     pairs_per_step: int = 4
     num_generations: int = 4
-    max_completion_length: int = 64
-    lr: float = 2.0e-5
+    # Above 1: after SFT the tiny model's samples at temperature 1 are nearly all the same
+    # text, so every group's rewards tie and GRPO has nothing to compare.
+    temperature: float = 1.5
+    max_completion_length: int = 80
+    lr: float = 1.0e-4
     beta: float = 0.04
-    first_segment: int = 2
-    min_steps: int = 1
-    max_steps: int = 500
 
 
 @dataclass
 class DemoEval:
-    max_new_tokens: int = 64     # the terse traces end well within it
+    max_new_tokens: int = 80     # the longest gold trace is about 70 tokens
     batch_size: int = 16
-    num_samples: int = 4         # pass@k up to this k, RL model only
-    temperature: float = 1.0
+    num_samples: int = 4         # pass@k up to this k (final model)
+    temperature: float = 1.5     # as RL's rollouts: at 1 the samples are nearly all alike
 
 
 @dataclass
 class DemoConfig:
-    minutes: float = DEFAULT_MINUTES
     seed: int = 0
-    # torch threads (0 = torch's default). One: the tiny model's matrices gain little from more,
-    # and on a shared machine a second thread that waits for a busy core slows every step.
+    # torch threads. One: the tiny model's matrices gain little from more, and on a shared
+    # machine a second thread that waits for a busy core slows every step.
     threads: int = 1
     data: DemoData = field(default_factory=DemoData)
     model: DemoModel = field(default_factory=DemoModel)
@@ -99,28 +98,16 @@ class DemoConfig:
     eval: DemoEval = field(default_factory=DemoEval)
 
     def check(self) -> None:
-        if self.minutes <= 0:
-            raise InputError("must be positive", field="--minutes")
-        if self.sft.share + self.rl.share >= 1 or min(self.sft.share, self.rl.share) <= 0:
-            raise InputError("sft.share and rl.share must be positive and sum below 1 (the rest "
-                             "is evaluation)", field="sft.share")
-
-
-def scaled(n: int, minimum: int, minutes: float) -> int:
-    """A data size for a budget: the default size at the default budget, never below `minimum`."""
-    return max(minimum, min(n, round(n * minutes / DEFAULT_MINUTES)))
-
-
-class Clock:
-    def __init__(self, minutes: float):
-        self.start, self.budget = time.perf_counter(), minutes * 60
-        self.stages: dict[str, float] = {}
-
-    def left(self) -> float:
-        return self.budget - (time.perf_counter() - self.start)
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start
+        from umer1.experiments.synthetic.registry import TASKS
+        for key, value, low in (("sft.steps", self.sft.steps, 1), ("rl.steps", self.rl.steps, 0),
+                                ("data.train", self.data.train, self.sft.batch_size),
+                                ("data.eval", self.data.eval, 2), ("threads", self.threads, 1)):
+            if value < low:
+                raise InputError(f"must be at least {low}", field=key)
+        unknown = [t for t in self.data.tasks if t not in TASKS]
+        if unknown or not self.data.tasks:
+            raise InputError(f"unknown task(s) {', '.join(unknown) or '(none given)'}; expected some "
+                             f"of {', '.join(TASKS)}", field="data.tasks")
 
 
 class Stages:
@@ -141,40 +128,65 @@ class Stages:
         write_json(self.dir / f"{name}.json", {"settings": settings, "result": result})
 
 
+class Timer:
+    """Wall and CPU seconds per stage: CPU time is what one idle core would need, so a busy
+    machine's contention shows as the gap between the two."""
+
+    def __init__(self):
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    def run(self, name: str, fn, *args):
+        w, c = time.perf_counter(), time.process_time()
+        result = fn(*args)
+        self.wall[name] = time.perf_counter() - w
+        self.cpu[name] = time.process_time() - c
+        return result
+
+    def summary(self) -> dict:
+        return {"wall_s": {**self.wall, "total": sum(self.wall.values())},
+                "cpu_s": {**self.cpu, "total": sum(self.cpu.values())}}
+
+
 def run_demo(out_dir: str | Path, cfg: DemoConfig | None = None) -> dict:
-    """Run every stage into `out_dir`; returns the summary the report is made from."""
+    """Run every stage of one seed into `out_dir`; returns the summary the report is made from."""
     cfg = cfg or DemoConfig()
     cfg.check()
     import torch
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    torch.set_num_threads(cfg.threads)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_resolved(cfg, out, "demo_config.yaml")
-    clock, stages = Clock(cfg.minutes), Stages(out)
-    timings: dict[str, float] = {}
-
-    t = time.perf_counter()
-    data = _data_stage(out, cfg, stages)
-    base = _model_stage(out, cfg, stages, data)
-    timings["setup"] = time.perf_counter() - t
-    rest = max(clock.left(), 1.0)
-
-    t = time.perf_counter()
-    sft = _sft_stage(out, cfg, stages, data, base, budget=rest * cfg.sft.share)
-    timings["sft"] = time.perf_counter() - t
-    t = time.perf_counter()
-    rl = _rl_stage(out, cfg, stages, data, sft, budget=rest * cfg.rl.share)
-    timings["rl"] = time.perf_counter() - t
-    t = time.perf_counter()
-    evals = _eval_stage(out, cfg, stages, data, sft, rl)
-    timings["eval"] = time.perf_counter() - t
-    timings["total"] = clock.elapsed()
+    stages, timer = Stages(out), Timer()
+    data = timer.run("data", _data_stage, out, cfg, stages)
+    base = timer.run("model", _model_stage, out, cfg, stages, data)
+    sft = timer.run("sft", _sft_stage, out, cfg, stages, data, base)
+    rl = timer.run("rl", _rl_stage, out, cfg, stages, data, sft)
+    evals = timer.run("eval", _eval_stage, out, cfg, stages, data, sft, rl)
 
     from umer1.experiments.demo_report import write_report
-    summary = {"config": to_dict(cfg), "timings": timings, "budget_s": clock.budget,
-               "data": data, "sft": sft, "rl": rl, "eval": evals, "out_dir": str(out)}
-    summary["report"] = write_report(out, summary)
+    summary = {"config": to_dict(cfg), "timings": timer.summary(), "data": data, "sft": sft,
+               "rl": rl, "eval": evals, "out_dir": str(out)}
+    summary["report"] = write_report(out, [summary])
+    write_json(out / "demo_summary.json", summary)
+    return summary
+
+
+def run_seeds(out_dir: str | Path, cfg: DemoConfig | None = None, seeds: int = 1) -> dict:
+    """`seeds` demos (seed, seed + 1, ...) under OUT/seed-S, and one report over all of them."""
+    cfg = cfg or DemoConfig()
+    if seeds < 1:
+        raise InputError("must be at least 1", field="--seeds")
+    if seeds == 1:
+        return run_demo(out_dir, cfg)
+    out = Path(out_dir)
+    runs = [run_demo(out / f"seed-{s}", replace(cfg, seed=s)) for s in range(cfg.seed, cfg.seed + seeds)]
+    from umer1.experiments.demo_report import write_report
+    summary = {"config": to_dict(cfg), "seeds": [r["config"]["seed"] for r in runs],
+               "runs": [r["out_dir"] for r in runs], "out_dir": str(out),
+               "timings": {"wall_s": {"total": sum(r["timings"]["wall_s"]["total"] for r in runs)},
+                           "cpu_s": {"total": sum(r["timings"]["cpu_s"]["total"] for r in runs)}}}
+    summary["report"] = write_report(out, runs)
     write_json(out / "demo_summary.json", summary)
     return summary
 
@@ -182,21 +194,22 @@ def run_demo(out_dir: str | Path, cfg: DemoConfig | None = None) -> dict:
 # ----- stages ---------------------------------------------------------------------------------
 def _data_stage(out: Path, cfg: DemoConfig, stages: Stages) -> dict:
     from umer1.experiments.synthetic import generate_dataset
-    d, m = cfg.data, cfg.minutes
-    sizes = {"seed": cfg.seed, "train": scaled(d.train, d.min_train, m), "rl": scaled(d.rl, d.min_rl, m),
-             "eval": scaled(d.eval, d.min_eval, m), "candidates": d.candidates,
-             "tasks": tuple(d.tasks)}
-    done = stages.done("data", {**sizes, "tasks": list(d.tasks)})
+    d = cfg.data
+    sizes = {"seed": cfg.seed, "train": d.train, "rl": d.rl, "eval": d.eval,
+             "candidates": d.candidates, "group": d.group}
+    settings = {**sizes, "tasks": list(d.tasks)}
+    done = stages.done("data", settings)
     if done:
         return done
-    paths = generate_dataset(out / "data", overwrite=True, **sizes)
-    result = {**sizes, "sft": str(paths.sft), "rl_file": str(paths.rl), "tasks": str(paths.tasks),
+    paths = generate_dataset(out / "data", overwrite=True, tasks=tuple(d.tasks), **sizes)
+    result = {**settings, "sft": str(paths.sft), "rl_file": str(paths.rl), "tasks_file": str(paths.tasks),
               "manifest": json.loads(paths.manifest.read_text())}
-    stages.mark("data", {**sizes, "tasks": list(d.tasks)}, result)
+    stages.mark("data", settings, result)
     return result
 
 
 def _model_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict) -> str:
+    from umer1.engine.settings import EmbeddingSettings
     from umer1.engine.tiny import make_tiny_model
     settings = {"seed": cfg.seed, **to_dict(cfg.model), "data": data["sft"]}
     if stages.done("model", settings):
@@ -205,155 +218,98 @@ def _model_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict) -> str:
     # The compact vocabulary learns its merges from the training text (never the held-out split).
     corpus = conversation_texts(data["sft"], cfg.model.vocabulary_sample)
     m = cfg.model
+    emb = EmbeddingSettings(max_pixels=256 * 28 * 28, video_max_pixels=16 * 28 * 28,
+                            blank_image_for_text=m.blank_image_for_text)
     make_tiny_model(out / "base", seed=cfg.seed, hidden_size=m.hidden_size, num_layers=m.num_layers,
                     num_heads=m.num_heads, num_kv_heads=m.num_kv_heads, vision_depth=m.vision_depth,
-                    vision_dim=m.vision_dim, extra_corpus=corpus)
+                    vision_dim=m.vision_dim, extra_corpus=corpus, settings=emb)
     stages.mark("model", settings, {"path": str(out / "base")})
     return str(out / "base")
 
 
-class Segments:
-    """Train to a wall-clock budget in resumed segments (the trainers count steps, not seconds).
-
-    Each segment resumes the last one's checkpoint (optimiser, data position, step) and is sized
-    from the seconds per step measured so far, so a machine that slows down or speeds up midway
-    is followed; a segment takes at most `share` of the time left, so one slow spell overruns
-    the budget by little. Every step trained counts: there is no thrown-away calibration run.
-    """
-
-    def __init__(self, budget: float, first: int, lo: int, hi: int, share: float = 0.6,
-                 tail: float = 40.0):
-        self.budget, self.first, self.lo, self.hi = budget, first, lo, hi
-        self.share, self.tail = share, tail
-        self.start = time.perf_counter()
-        self.steps, self.per, self.count = 0, 0.0, 0
-
-    def left(self) -> float:
-        return self.budget - (time.perf_counter() - self.start)
-
-    def next_target(self) -> int | None:
-        """The step count the next segment trains to, or None when the budget is spent."""
-        if self.count == 0:
-            return max(self.lo, min(self.hi, self.first))
-        if self.steps >= self.hi:
-            return None
-        left = self.left()
-        use = left if left <= self.tail else max(self.tail, left * self.share)
-        more = int(use / max(self.per, 1e-3))
-        if self.steps < self.lo:
-            more = max(more, self.lo - self.steps)
-        return min(self.hi, self.steps + more) if more >= 1 else None
-
-    def record(self, target: int, seconds: float) -> None:
-        """A segment trained from self.steps to `target` in `seconds`. Its loading and saving
-        count as step time: a conservative figure, so the last segment ends a little early."""
-        self.per = seconds / max(target - self.steps, 1)
-        self.steps, self.count = target, self.count + 1
-
-    def run(self, train_to) -> int:
-        """Call `train_to(target)` segment by segment; returns the steps trained."""
-        while (target := self.next_target()) is not None:
-            t = time.perf_counter()
-            train_to(target)
-            self.record(target, time.perf_counter() - t)
-            log.info("trained to step %d: %.2f s per step, %.0f s left", target, self.per, self.left())
-        return self.steps
-
-
-def _sft_config(cfg: DemoConfig, data: dict, base: str, out: Path, steps: int):
+def sft_config(cfg: DemoConfig, data: dict, base: str, out: Path):
+    """The SFT trainer's config for the demo (the one place that names its fields)."""
     from umer1.train.sft import SFTConfig
     s = cfg.sft
-    # Constant rate after a fixed warm-up: a resumed segment continues the same schedule
-    # however many steps the budget ends up holding.
+    # File order: the writer put rows of one task with distinct targets in runs of
+    # `data.group`, so a batch holds no duplicate targets (false negatives) where avoidable.
     return from_dict(SFTConfig, {
         "model": {"base": base, "freeze_vision": s.freeze_vision},
-        "data": {"train_file": data["sft"], "batch_size": s.batch_size, "order": "shuffle"},
-        "optim": {"lr": s.lr, "warmup_ratio": min(1.0, s.warmup_steps / max(steps, 1)),
-                  "schedule": "constant"},
-        "train": {"output_dir": str(out), "steps": steps, "seed": cfg.seed, "progress_bar": True,
-                  "plot": False, "log_every": 1, "save_every": 0, "keep_last": 1}})
+        "data": {"train_file": data["sft"], "batch_size": s.batch_size, "order": "file",
+                 "group_size": cfg.data.group},
+        "loss": {"ntp_query": s.ntp_query},
+        "optim": {"lr": s.lr, "warmup_ratio": min(1.0, s.warmup_steps / s.steps), "schedule": "constant"},
+        "train": {"output_dir": str(out), "steps": s.steps, "seed": cfg.seed, "progress_bar": True,
+                  "plot": False, "log_every": 1, "save_every": max(1, s.steps // 4), "keep_last": 1}})
 
 
-def _sft_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict, base: str, budget: float) -> dict:
+def _sft_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict, base: str) -> dict:
     from umer1.train.sft import run as train
-    settings = {"sft": to_dict(cfg.sft), "base": base, "data": data["sft"], "budget": round(budget)}
+    settings = {"sft": to_dict(cfg.sft), "base": base, "data": data["sft"], "group": cfg.data.group}
     done = stages.done("sft", settings)
     if done:
         return done
     run = out / "sft"
-    shutil.rmtree(run, ignore_errors=True)
-    s = cfg.sft
-    seg = Segments(budget, s.first_segment, s.min_steps, s.max_steps)
-    summary: dict = {}
-
-    def train_to(steps: int) -> None:
-        summary.update(train(_sft_config(cfg, data, base, run, steps), resume=run.exists()))
-
-    steps = seg.run(train_to)
-    log.info("SFT: %d steps in %d segments (%.2f s per step)", steps, seg.count, seg.per)
-    result = {"steps": steps, "segments": seg.count, "seconds_per_step": seg.per,
-              "model": summary["final_model"], "metrics": str(run / "metrics.jsonl")}
+    # A run cut in the middle resumes from its last checkpoint (same settings, same data order).
+    summary = train(sft_config(cfg, data, base, run), resume=run.exists())
+    result = {"steps": summary["steps"], "model": summary["final_model"],
+              "metrics": str(run / "metrics.jsonl")}
     stages.mark("sft", settings, result)
     return result
 
 
-def _rl_config(cfg: DemoConfig, data: dict, model: str, out: Path, steps: int):
+def rl_config(cfg: DemoConfig, data: dict, model: str, out: Path):
+    """The RL trainer's config for the demo (the one place that names its fields)."""
     from umer1.train.rl import RLConfig
     r = cfg.rl
     return from_dict(RLConfig, {
         "model": {"base": model, "freeze_vision": cfg.sft.freeze_vision},
         "data": {"train_file": data["rl_file"], "pairs_per_device": r.pairs_per_step},
-        "rollout": {"num_generations": r.num_generations, "temperature": 1.0,
+        "rollout": {"num_generations": r.num_generations, "temperature": r.temperature,
                     "max_completion_length": r.max_completion_length},
-        "grpo": {"beta": r.beta},
+        "grpo": {"beta": r.beta, "stop_without_signal": r.probe_steps},
         "optim": {"lr": r.lr, "warmup_ratio": 0.0, "schedule": "constant"},
-        "train": {"output_dir": str(out), "steps": steps,
-                  "seed": cfg.seed, "save_every": max(steps, 1), "keep_last": 1, "cpu": True,
+        "train": {"output_dir": str(out), "steps": r.steps,
+                  "seed": cfg.seed, "save_every": max(1, r.steps // 4), "keep_last": 1, "cpu": True,
                   "plot": False}})
 
 
-def _rl_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict, sft: dict, budget: float) -> dict:
-    from umer1.train.rl import run as train
-    settings = {"rl": to_dict(cfg.rl), "sft": sft["model"], "data": data["rl_file"], "budget": round(budget)}
+def _rl_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict, sft: dict) -> dict:
+    from umer1.train.rl import run as train_rl
+    from umer1.train.rl.signal import NoLearningSignal
+    settings = {"rl": to_dict(cfg.rl), "sft": sft["model"], "data": data["rl_file"]}
     done = stages.done("rl", settings)
     if done:
         return done
     run = out / "rl"
-    shutil.rmtree(run, ignore_errors=True)
-    r = cfg.rl
-    seg = Segments(budget, r.first_segment, r.min_steps, r.max_steps)
-    summary: dict = {}
-
-    def train_to(steps: int) -> None:
-        summary.update(train(_rl_config(cfg, data, sft["model"], run, steps), resume=run.exists()))
-
-    steps = seg.run(train_to)
-    log.info("RL: %d steps in %d segments (%.2f s per step)", steps, seg.count, seg.per)
-    result = {"steps": steps, "segments": seg.count, "seconds_per_step": seg.per,
-              "model": summary["final_model"], "metrics": str(run / "metrics.jsonl")}
+    result = {"steps": 0, "model": None, "metrics": str(run / "metrics.jsonl"), "stopped": None}
+    if cfg.rl.steps:
+        try:   # the trainer resumes from the run's latest checkpoint
+            summary = train_rl(rl_config(cfg, data, sft["model"], run), resume=run.exists())
+            result.update(steps=cfg.rl.steps, model=summary["final_model"])
+        except NoLearningSignal as stop:
+            log.warning("%s", stop.message)
+            result.update(stopped=stop.message, steps=stop.steps)
     stages.mark("rl", settings, result)
     return result
 
 
 def _eval_stage(out: Path, cfg: DemoConfig, stages: Stages, data: dict, sft: dict, rl: dict) -> dict:
-    from umer1.eval.suite import EvalOptions, evaluate
-    from umer1.eval.registry import resolve_tasks
-    from umer1.engine.model import UMEModel
-    specs, root = resolve_tasks(data["tasks"])
+    from umer1.experiments.demo_eval import EvalSettings, evaluate_model
     e = cfg.eval
+    models = [("sft", sft["model"])] + ([("rl", rl["model"])] if rl.get("model") else [])
     results = {}
-    for name, model_dir, k in (("sft", sft["model"], 1), ("rl", rl["model"], e.num_samples)):
-        settings = {"eval": to_dict(e), "model": model_dir, "tasks": data["tasks"], "k": k}
+    for i, (name, model_dir) in enumerate(models):
+        k = e.num_samples if i == len(models) - 1 else 1   # pass@k for the final model
+        settings = {"eval": to_dict(e), "model": model_dir, "tasks": data["tasks_file"], "k": k}
         done = stages.done(f"eval-{name}", settings)
         if done:
             results[name] = done
             continue
         target = out / "eval" / name
         shutil.rmtree(target, ignore_errors=True)
-        model = UMEModel.from_pretrained(model_dir)
-        opts = EvalOptions(query_mode="both", max_new_tokens=e.max_new_tokens, batch_size=e.batch_size,
-                           num_samples=k, temperature=e.temperature, seed=cfg.seed, show_progress=True)
-        evaluate(model, specs, root, target, opts)
-        results[name] = {"dir": str(target)}
+        opts = EvalSettings(max_new_tokens=e.max_new_tokens, batch_size=e.batch_size, num_samples=k,
+                            temperature=e.temperature, seed=cfg.seed)
+        results[name] = evaluate_model(model_dir, data["tasks_file"], target, opts)
         stages.mark(f"eval-{name}", settings, results[name])
     return results

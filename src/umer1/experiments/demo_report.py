@@ -1,246 +1,262 @@
-"""The demo's report: a markdown page and four PNG plots, every number read from the run's files.
+"""The demo's report: report.md and plots, every number read from the runs' own files.
 
-Scores come from the evaluation outputs (`{Task}_score.json`, `oracle.json`, `passk.json`),
-curves from the trainers' `metrics.jsonl`. Nothing is typed in by hand.
+One run or several seeds: scores are means over seeds (with their standard deviation when
+there are several); paired statistics (gen minus disc, RL minus SFT) pool every query of every
+seed, each query compared with itself. Per-query outcomes come from `demo_eval`, curves from
+the trainers' `metrics.jsonl`.
 """
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
+from umer1.experiments import demo_plots as plots
+from umer1.experiments.demo_eval import read_rows
+from umer1.experiments.demo_stats import mean, paired, spread, standard_error
+from umer1.experiments.synthetic.registry import REASONING
 from umer1.utils.files import atomic_path
 
-COLUMNS = (("sft", "disc"), ("sft", "gen"), ("rl", "disc"), ("rl", "gen"))
+GOAL = 0.05        # gen above disc on the reasoning tasks by at least 5 points ...
+Z = 2.0            # ... and by more than two standard errors
 
 
-def _json(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.is_file() else None
+def _pct(x, digits: int = 1) -> str:
+    return "-" if x is None else f"{100 * x:.{digits}f}"
 
 
-def collect(summary: dict) -> dict:
-    """Per task: chance, queries, and the main score of each (model, mode), oracle and pass@k."""
-    tasks: dict[str, dict] = {}
-    for run, mode in COLUMNS:
-        folder = Path(summary["eval"][run]["dir"]) / mode
-        for f in sorted(folder.glob("*_score.json")):
-            rec = json.loads(f.read_text())
-            name = f.name[:-len("_score.json")]
-            t = tasks.setdefault(name, {"chance": rec["chance_level"], "queries": rec["num_pred"]})
-            t[f"{run}_{mode}"] = rec["main_score"]
-            if "gen_emb_found_rate" in rec:
-                t[f"{run}_{mode}_found"] = rec["gen_emb_found_rate"].get("queries")
-                t[f"{run}_{mode}_found_candidates"] = rec["gen_emb_found_rate"].get("candidates")
-    for run in ("sft", "rl"):
-        oracle = _json(Path(summary["eval"][run]["dir"]) / "oracle.json") or {}
-        for name, v in oracle.get("tasks", {}).items():
-            tasks[name][f"{run}_oracle"] = v
-    passk = _json(Path(summary["eval"]["rl"]["dir"]) / "passk" / "passk.json")
-    if passk:
-        for name, curve in passk["tasks"].items():
-            tasks[name]["passk"] = curve["unbiased"]
-    return {"tasks": tasks, "passk": passk}
+def _task(name: str) -> str:
+    return name.removeprefix("shapes_")
 
 
-def _mean(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return sum(values) / len(values) if values else None
+def stages(runs: list[dict]) -> list[str]:
+    """The evaluated models, in order (RL only when every seed trained it)."""
+    return ["sft"] + (["rl"] if all("rl" in r["eval"] for r in runs) else [])
 
 
-def above_chance(tasks: dict, key: str) -> tuple[float, float, float]:
-    """(score, chance, z) pooled over every query of every task: z counts binomial standard
-    errors between the hits observed and the hits a random ranking would get."""
-    hits = exp = var = n = 0.0
-    for t in tasks.values():
-        if t.get(key) is None:
-            continue
-        q, p = t["queries"], t["chance"]
-        hits, exp, var, n = hits + t[key] * q, exp + p * q, var + p * (1 - p) * q, n + q
-    if not n:
-        return 0.0, 0.0, 0.0
-    return hits / n, exp / n, (hits - exp) / math.sqrt(var) if var else 0.0
+def collect(runs: list[dict]) -> dict:
+    """{stage: {task: {"rows": pooled rows, "per_seed": [rows of each seed], "chance"}}}."""
+    out: dict = {}
+    for stage in stages(runs):
+        for run in runs:
+            ev = run["eval"][stage]
+            for task, info in ev["tasks"].items():
+                t = out.setdefault(stage, {}).setdefault(task, {"rows": [], "per_seed": [], "chance": []})
+                rows = read_rows(ev["dir"], task)
+                t["rows"] += rows
+                t["per_seed"].append(rows)
+                t["chance"].append(info["chance"])
+    return out
 
 
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
+def score(rows: list[dict], key: str) -> float:
+    return mean([float(r[key]) for r in rows]) or 0.0
 
 
-def table(data: dict, k: int) -> str:
-    tasks = data["tasks"]
-    head = ["task", "chance", "SFT disc", "SFT gen", "RL disc", "RL gen", "RL oracle"]
-    keys = ["sft_disc", "sft_gen", "rl_disc", "rl_gen", "rl_oracle"]
-    if k > 1:
-        head.append(f"RL gen pass@{k}")
+def task_table(entry: dict) -> dict:
+    """Every number of one (stage, task): seed means, pooled paired statistics, decomposition."""
+    rows = entry["rows"]
+    seeds = entry["per_seed"]
+    out = {"chance": mean(entry["chance"]), "queries": len(rows), "seeds": len(seeds)}
+    for key in ("disc", "gen", "gold"):
+        per = [score(s, key) for s in seeds]
+        out[key], out[key + "_sd"] = mean(per), spread(per)
+        out[key + "_se"] = standard_error([float(r[key]) for r in rows])
+    out["oracle"] = mean([float(r["disc"] or r["gen"]) for r in rows])
+    out["gap"] = paired([r["gen"] for r in rows], [r["disc"] for r in rows])
+    out["generation"] = paired([r["gen"] for r in rows], [r["gold"] for r in rows])
+    out["embedding"] = paired([r["gold"] for r in rows], [r["disc"] for r in rows])
+    out["found"] = score(rows, "found")
+    out["candidates_found"] = mean([r["candidates_found"] for r in rows])
+    out["facts"] = score(rows, "facts")
+    out["summary_right"] = score(rows, "summary_right")
+    right = [r for r in rows if r["summary_right"]]
+    wrong = [r for r in rows if not r["summary_right"]]
+    out["gen_if_right"] = score(right, "gen") if right else None
+    out["gen_if_wrong"] = score(wrong, "gen") if wrong else None
+    return out
+
+
+def pooled(entries: dict, names: list[str]) -> dict | None:
+    rows = [r for n in names for r in entries[n]["rows"]]
+    if not rows:
+        return None
+    return {"gap": paired([r["gen"] for r in rows], [r["disc"] for r in rows]),
+            "disc": score(rows, "disc"), "gen": score(rows, "gen"), "queries": len(rows)}
+
+
+def _sd(t: dict, key: str) -> str:
+    return _pct(t[key]) + (f" ± {_pct(t[key + '_sd'])}" if t["seeds"] > 1 else "")
+
+
+def _gap(g: dict) -> str:
+    return f"{100 * g['diff']:+.1f} ± {100 * g['se']:.1f} (p {g['p']:.2g})"
+
+
+def main_table(tables: dict) -> str:
+    """Per task: chance, disc and gen of each stage, the final model's gen - disc."""
+    st = list(tables)
+    head = ["task", "kind", "chance"] + [f"{s.upper()} {m}" for s in st for m in ("disc", "gen")] \
+        + [f"{st[-1].upper()} oracle", f"{st[-1].upper()} gen - disc ± s.e. (McNemar p)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    rows = list(tasks.items()) + [("**mean**", {
-        "chance": _mean(t["chance"] for t in tasks.values()),
-        **{key: _mean(t.get(key) for t in tasks.values()) for key in keys},
-        "passk": [_mean(t["passk"][k - 1] for t in tasks.values() if "passk" in t)] * k
-        if any("passk" in t for t in tasks.values()) else None})]
-    for name, t in rows:
-        cells = [name, _pct(t["chance"])] + [_pct(t.get(key)) for key in keys]
-        if k > 1:
-            cells.append(_pct(t["passk"][k - 1]) if t.get("passk") else "-")
+    for task in tables[st[0]]:
+        cells = [_task(task), "reasoning" if _task(task) in REASONING else "perception",
+                 _pct(tables[st[0]][task]["chance"])]
+        cells += [_sd(tables[s][task], m) for s in st for m in ("disc", "gen")]
+        final = tables[st[-1]][task]
+        cells += [_pct(final["oracle"]), _gap(final["gap"])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def verdict(data: dict) -> list[str]:
-    tasks = data["tasks"]
-    score, chance, z = above_chance(tasks, "rl_gen")
-    clear = z >= 3
-    lines = [f"- Held-out gen-mode Hit@1 of the final (RL) model: **{_pct(score)}** against a "
-             f"chance level of {_pct(chance)} (pooled over every query): {z:.1f} standard errors "
-             + ("above chance: **clearly above chance**." if clear else
-                "from chance: **not clearly above chance** (3 standard errors are needed); "
-                "a longer run (`--minutes`) trains more steps.")]
-    sft, _, _ = above_chance(tasks, "sft_gen")
-    n = sum(t["queries"] for t in tasks.values())
-    # The two models answer the same queries: the difference's standard error is about
-    # sqrt(2) times one score's; two of them separate a change from noise.
-    p = (sft + score) / 2
-    noise = 2 * math.sqrt(2 * max(p * (1 - p), 1e-9) / max(n, 1))
-    diff = score - sft
-    if abs(diff) < 1e-12:
-        lines.append(f"- RL did **not** change the gen-mode Hit@1 over SFT in this run "
-                     f"({_pct(sft)} both).")
-    else:
-        word = "improved on" if diff > 0 else "did **not** improve on"
-        real = ("more than" if abs(diff) > noise else "within")
-        lines.append(f"- RL {word} SFT in this run: gen-mode Hit@1 {_pct(sft)} after SFT, "
-                     f"{_pct(score)} after RL, **{100 * diff:+.1f} points**, {real} the noise of "
-                     f"{100 * noise:.1f} points (two standard errors of the difference over "
-                     f"{n} queries).")
-    for run in ("sft", "rl"):
-        q = _mean(t.get(f"{run}_gen_found") for t in tasks.values())
-        c = _mean(t.get(f"{run}_gen_found_candidates") for t in tasks.values())
-        if q is not None:
-            lines.append(f"- {run.upper()} model: {_pct(q)}% of the greedy query generations and "
-                         f"{_pct(c)}% of the candidate generations wrote `<gen_emb>` themselves "
-                         f"(the rest had it forced at the token budget).")
-    disc, _, _ = above_chance(tasks, "rl_disc")
-    oracle = _mean(t.get("rl_oracle") for t in tasks.values())
-    lines.append(f"- Disc-mode Hit@1 of the final model: {_pct(disc)}; the disc-or-gen oracle: "
-                 f"{_pct(oracle)} (mean over tasks).")
+def decomposition(tables: dict) -> str:
+    head = ["model", "task", "disc", "gen (own trace)", "gen (gold trace)", "gen - gold: generation",
+            "gold - disc: embedding", "facts stated", "summary right", "gen if summary right / wrong",
+            "`<gen_emb>` written (queries / candidates)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for stage, tasks in tables.items():
+        for task, t in tasks.items():
+            lines.append("| " + " | ".join([
+                stage.upper(), _task(task), _pct(t["disc"]), _pct(t["gen"]), _pct(t["gold"]),
+                f"{100 * t['generation']['diff']:+.1f}", f"{100 * t['embedding']['diff']:+.1f}",
+                _pct(t["facts"]), _pct(t["summary_right"]),
+                f"{_pct(t['gen_if_right'])} / {_pct(t['gen_if_wrong'])}",
+                f"{_pct(t['found'])} / {_pct(t['candidates_found'])}"]) + " |")
+    return "\n".join(lines)
+
+
+def verdict(tables: dict, entries: dict, runs: list[dict]) -> list[str]:
+    final = list(tables)[-1]
+    tasks = list(tables[final])
+    reasoning = [t for t in tasks if _task(t) in REASONING]
+    perception = [t for t in tasks if t not in reasoning]
+    lines = []
+    for label, names in (("reasoning", reasoning), ("perception", perception)):
+        p = pooled(entries[final], names)
+        if p is None:
+            continue
+        g = p["gap"]
+        lines.append(f"- {label.capitalize()} tasks ({', '.join(_task(n) for n in names)}; {p['queries']} "
+                     f"queries pooled), {final.upper()} model: gen {_pct(p['gen'])} vs disc {_pct(p['disc'])}, "
+                     f"gen - disc **{_gap(g)}**.")
+    if reasoning:
+        # Per seed: queries pooled over seeds hide how much the seeds disagree.
+        gaps = [paired([r["gen"] for n in reasoning for r in entries[final][n]["per_seed"][i]],
+                       [r["disc"] for n in reasoning for r in entries[final][n]["per_seed"][i]])
+                for i in range(len(runs))]
+        met = [g["diff"] >= GOAL and g["diff"] - Z * g["se"] > 0 for g in gaps]
+        if len(runs) > 1:
+            lines.append("- Per seed, reasoning tasks, gen - disc: " + "; ".join(
+                f"seed {r['config']['seed']} {_gap(g)}" for r, g in zip(runs, gaps)) + ".")
+        lines.append("- Goal (gen above disc on the reasoning tasks by at least 5 points, more than "
+                     f"{Z:g} standard errors, in every seed): **{'met' if all(met) else 'NOT met'}**"
+                     + ("" if len(runs) == 1 else f" (met in {sum(met)} of {len(runs)} seeds)") + ".")
+    gen_loss = mean([tables[final][t]["generation"]["diff"] for t in tasks])
+    emb = mean([tables[final][t]["embedding"]["diff"] for t in tasks])
+    lines.append(f"- Where gen - disc comes from ({final.upper()} model, mean over tasks): "
+                 f"{100 * gen_loss:+.1f} points from generation quality (own trace vs the gold trace) "
+                 f"and {100 * emb:+.1f} points from the embedding itself (gen after the gold trace vs disc).")
+    lines += rl_lines(tables, entries, runs)
     return lines
 
 
-# ----- plots ------------------------------------------------------------------------------------
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+def rl_lines(tables: dict, entries: dict, runs: list[dict]) -> list[str]:
+    stopped = [r["rl"]["stopped"] for r in runs if r["rl"].get("stopped")]
+    if stopped:
+        return [f"- RL did not run: {stopped[0]} The table's numbers are the SFT model's."]
+    if "rl" not in tables:
+        return ["- RL was not run (rl.steps = 0)."]
+    lines = []
+    for task in tables["rl"]:
+        a, b = entries["rl"][task]["rows"], entries["sft"][task]["rows"]
+        g = paired([r["gen"] for r in a], [r["gen"] for r in b])
+        word = "improved on" if g["diff"] - Z * g["se"] > 0 else "did **not** clearly improve on"
+        lines.append(f"- {_task(task)}: RL {word} SFT in gen mode: {_gap(g)}.")
+    return lines
 
 
-def _save(fig, path: Path) -> str:
-    plt = _plt()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
-    return path.name
-
-
-def _rows(path: str | None) -> list[dict]:
+def rl_summary(runs: list[dict]) -> str:
     from umer1.utils.plots import read_metrics
-    return read_metrics(path) if path and Path(path).is_file() else []
+    parts = []
+    for r in runs:
+        path = Path(r["rl"]["metrics"])
+        rows = read_metrics(path) if path.is_file() else []
+        if not rows:
+            continue
+        first, last = rows[0], rows[-1]
+        parts.append(f"seed {r['config']['seed']}: {len(rows)} steps; reward {first['reward']:.3f} -> "
+                     f"{last['reward']:.3f}; format rate {_pct(first['format_rate'])}% -> "
+                     f"{_pct(last['format_rate'])}%; groups with zero reward spread "
+                     f"{_pct(mean([x['zero_spread_groups'] for x in rows]))}% (mean); "
+                     f"KL at the end {last.get('kl', 0.0):.4f}")
+    return "; ".join(parts) or "no RL steps"
 
 
-def plot_losses(metrics: str, path: Path) -> str:
-    plt = _plt()
-    rows = _rows(metrics)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for term in ("loss", "con_gen", "con_disc", "ntp_query", "ntp_target"):
-        pts = [(r["step"], r[term]) for r in rows if r.get(term) is not None]
-        if pts:
-            ax.plot(*zip(*pts), label=term, linewidth=2 if term == "loss" else 1)
-    ax.set(xlabel="SFT step", ylabel="loss", title="SFT loss terms")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return _save(fig, path)
+def passk_curves(tables: dict, entries: dict) -> dict:
+    final = list(tables)[-1]
+    curves = {}
+    from umer1.eval.passk import unbiased_pass_at_k
+    for task, e in entries[final].items():
+        rows = [r for r in e["rows"] if r["passk"] is not None]
+        if not rows:
+            continue
+        K = len(rows[0]["passk"])
+        ks = list(range(1, K + 1))
+        per = [[unbiased_pass_at_k(K, sum(r["passk"]), k) for r in rows] for k in ks]
+        chance = tables[final][task]["chance"]
+        curves[_task(task)] = {"k": ks, "passk": [mean(p) for p in per],
+                               "se": [standard_error(p) for p in per],
+                               "chance": [1 - (1 - chance) ** k for k in ks],
+                               "oracle": tables[final][task]["oracle"],
+                               "greedy": tables[final][task]["gen"]}
+    return curves
 
 
-def plot_reward(metrics: str, path: Path) -> str:
-    plt = _plt()
-    rows = _rows(metrics)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for key in ("reward", "format_rate", "reward_emb"):
-        pts = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
-        if pts:
-            ax.plot(*zip(*pts), marker="o" if len(pts) < 30 else None, label=key)
-    ax.set(xlabel="RL step", ylabel="mean over rollouts", title="RL reward (format + rank x gap)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return _save(fig, path)
+def passk_table(curves: dict) -> str:
+    if not curves:
+        return "(no samples)"
+    K = max(len(c["k"]) for c in curves.values())
+    head = ["task", "greedy gen"] + [f"pass@{k}" for k in range(1, K + 1)] + [f"chance@{K}", "oracle"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for task, c in curves.items():
+        lines.append("| " + " | ".join([task, _pct(c["greedy"])]
+                                       + [f"{_pct(v)} ± {_pct(s)}" for v, s in zip(c["passk"], c["se"])]
+                                       + [_pct(c["chance"][-1]), _pct(c["oracle"])]) + " |")
+    return "\n".join(lines)
 
 
-def plot_hit1(data: dict, path: Path) -> str:
-    plt = _plt()
-    tasks = data["tasks"]
-    names = list(tasks)
-    keys = [("sft_disc", "SFT disc"), ("sft_gen", "SFT gen"), ("rl_disc", "RL disc"),
-            ("rl_gen", "RL gen"), ("rl_oracle", "RL oracle")]
-    fig, ax = plt.subplots(figsize=(8, 4))
-    width = 0.8 / len(keys)
-    for i, (key, label) in enumerate(keys):
-        ax.bar([x + i * width for x in range(len(names))],
-               [100 * (tasks[n].get(key) or 0) for n in names], width, label=label)
-    for x, n in enumerate(names):
-        ax.hlines(100 * tasks[n]["chance"], x - width / 2, x + 0.8 - width / 2, colors="black",
-                  linestyles="dashed", label="chance" if x == 0 else None)
-    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(names))], names)
-    ax.set(ylabel="Hit@1 (%)", title="Held-out Hit@1 per task and mode")
-    ax.legend(fontsize=8)
-    return _save(fig, path)
-
-
-def plot_passk(data: dict, path: Path) -> str | None:
-    passk = data["passk"]
-    if not passk:
-        return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, curve in passk["tasks"].items():
-        ax.plot(curve["k"], [100 * v for v in curve["unbiased"]], alpha=0.5, label=name)
-    ax.plot(passk["k"], [100 * v for v in passk["mean"]["unbiased"]], color="black", linewidth=2,
-            label="mean")
-    chance = _mean(t["chance"] for t in data["tasks"].values())
-    ax.axhline(100 * chance, color="gray", linestyle="dashed", label="chance (k = 1)")
-    ax.set(xlabel="k (sampled gen embeddings per query)", ylabel="pass@k (%)",
-           title="Inference-time scaling of the RL model")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _save(fig, path)
-
-
-def write_report(out: Path, summary: dict) -> dict:
-    """Write report.md and the plots under `out`; returns paths and the summary table."""
-    data = collect(summary)
-    k = summary["config"]["eval"]["num_samples"]
-    plots = out / "plots"
-    made = {"losses": plot_losses(summary["sft"]["metrics"], plots / "losses.png"),
-            "reward": plot_reward(summary["rl"]["metrics"], plots / "reward.png"),
-            "hit1": plot_hit1(data, plots / "hit1.png"),
-            "passk": plot_passk(data, plots / "passk.png")}
-    tm, d = summary["timings"], summary["data"]
-    counts = d["manifest"]["counts"]
+def write_report(out: Path, runs: list[dict]) -> dict:
+    """Write report.md and plots/ under `out` for one run or several seeds."""
+    entries = collect(runs)
+    tables = {stage: {task: task_table(e) for task, e in ts.items()} for stage, ts in entries.items()}
+    final = list(tables)[-1]
+    curves = passk_curves(tables, entries)
+    pdir = out / "plots"
+    made = {"hit1": plots.plot_hit1(tables[final], pdir / "hit1.png"),
+            "losses": plots.plot_losses([r["sft"]["metrics"] for r in runs], pdir / "losses.png"),
+            "rl": plots.plot_rl([r["rl"]["metrics"] for r in runs], pdir / "rl.png"),
+            "passk": plots.plot_passk(curves, pdir / "passk.png")}
+    cfg = runs[0]["config"]
+    seeds = [r["config"]["seed"] for r in runs]
+    wall = sum(r["timings"]["wall_s"]["total"] for r in runs)
+    cpu = sum(r["timings"]["cpu_s"]["total"] for r in runs)
+    counts = runs[0]["data"]["manifest"]["counts"]
+    main, verdict_lines = main_table(tables), verdict(tables, entries, runs)
     md = ["# umer1 demo report", "",
-          f"A random tiny Qwen2-VL model (compact vocabulary) trained from scratch on synthetic shapes "
-          f"data: SFT then RL, then evaluated on held-out scenes (seed {summary['config']['seed']}).", "",
-          f"- Time: {tm['total'] / 60:.1f} min of a {summary['budget_s'] / 60:.1f} min budget "
-          f"(setup {tm['setup']:.0f} s, SFT {tm['sft']:.0f} s for {summary['sft']['steps']} steps, "
-          f"RL {tm['rl']:.0f} s for {summary['rl']['steps']} steps, evaluation {tm['eval']:.0f} s).",
-          f"- Data: {counts['sft']} SFT pairs, {counts['rl']} RL pairs, "
-          f"{sum(counts['eval'].values())} held-out queries over {len(counts['eval'])} tasks "
-          f"(local ranking among {d['candidates']} candidates or fewer).", "",
-          "## Held-out Hit@1 (%), chance beside each task", "", table(data, k), "",
-          "## Verdict", "", *verdict(data), "", "## Plots", ""]
+          f"A random tiny Qwen2-VL model (hidden {cfg['model']['hidden_size']}, {cfg['model']['num_layers']} "
+          f"layers) trained from scratch on synthetic shapes: {cfg['sft']['steps']} SFT steps, then "
+          f"{cfg['rl']['steps']} RL steps, evaluated on held-out scenes. Seed(s) {', '.join(map(str, seeds))}; "
+          f"{counts['sft']} SFT pairs, {sum(counts['eval'].values())} held-out queries per seed. "
+          f"Time: {wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU ({cfg['threads']} torch thread).", "",
+          "## Held-out Hit@1 (%)" + (" (mean ± sd over seeds)" if len(runs) > 1 else ""), "", main, "",
+          "## Verdict", "", *verdict_lines, "",
+          "## Decomposition of gen - disc (pooled queries)", "", decomposition(tables), "",
+          "gen - disc = (gen - gold) + (gold - disc): the first part is lost by writing a wrong "
+          "trace, the second is what the embedding read after a correct trace adds over disc.", "",
+          "## RL", "", rl_summary(runs), "",
+          f"## pass@k of the {final.upper()} model (± 1 s.e.; chance@k = 1 - (1 - chance)^k)", "",
+          passk_table(curves), "", "## Plots", ""]
     md += [f"![{name}](plots/{file})" for name, file in made.items() if file]
-    md += ["", "Outputs: `sft/` and `rl/` (models, metrics.jsonl), `eval/sft`, `eval/rl` (scores, "
-           "predictions, summaries), `data/` (the dataset), `demo_summary.json`."]
     report = out / "report.md"
     with atomic_path(report) as tmp:
         tmp.write_text("\n".join(md) + "\n", encoding="utf-8")
-    return {"markdown": str(report), "plots": {k: str(plots / v) for k, v in made.items() if v},
-            "table": table(data, k), "verdict": verdict(data)}
+    return {"markdown": str(report), "plots": {k: str(pdir / v) for k, v in made.items() if v},
+            "table": main, "verdict": verdict_lines}

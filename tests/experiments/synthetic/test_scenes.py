@@ -21,7 +21,9 @@ def test_relations_and_counts():
     assert holds("right of", green, blue) and not holds("below", green, blue)
     assert scene.related("left of", green) == [red, blue]
     assert scene.count("circle") == 2 and scene.count() == 3
-    assert scene.canonical() == "three shapes: red circle, green circle, blue square"
+    assert scene.canonical() == "three shapes: 1 red circle, 3 green circle, 8 blue square"
+    assert scene.grid() == ["1 red circle", "2 none", "3 green circle", "4 none", "5 none", "6 none",
+                            "7 none", "8 blue square", "9 none"]
 
 
 def test_rendering_is_deterministic_and_draws_the_colours():

@@ -95,3 +95,22 @@ def test_refuses_a_non_empty_folder_and_leaves_no_partial_output(tmp_path):
     assert not (tmp_path / "x").exists()
     generate_dataset(out, train=4, rl=0, eval=1, overwrite=True)
     assert not (out / "keep.txt").exists() and (out / "manifest.json").is_file()
+
+
+def test_gold_traces_align_with_the_eval_rows(tmp_path):
+    paths = generate_dataset(tmp_path / "d", seed=1, train=8, rl=0, eval=3, candidates=4,
+                             tasks=("count", "hop", "i2t"))
+    for task in ("count", "hop", "i2t"):
+        folder = paths.tasks.parent / f"shapes_{task}"
+        rows = [json.loads(x) for x in (folder / "test.jsonl").read_text().splitlines()]
+        gold = [json.loads(x) for x in (folder / "gold.jsonl").read_text().splitlines()]
+        assert len(rows) == len(gold) == 3
+        for row, g in zip(rows, gold):
+            assert len(g["candidates"]) == len(row["tgt_text"])
+            assert g["query"]["summary"] == g["candidates"][0]["summary"]
+            assert g["query"]["answer"].endswith(g["query"]["summary"] + "\n<gen_emb>")
+            assert all(f in g["query"]["answer"] for f in g["query"]["facts"])
+    # our own SFT data is rendered like the evaluation prompt: no newline after <image>
+    first = json.loads(paths.sft.read_text().splitlines()[0])
+    human = first["qry"]["conversations"][0]["value"]
+    assert not human.startswith("<image>\n")

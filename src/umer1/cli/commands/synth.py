@@ -12,7 +12,8 @@ def add_arguments(p):
     p.add_argument("--rl", type=int, default=256, help="RL pairs in all (scenes not used by SFT)")
     p.add_argument("--eval", type=int, default=64, help="held-out queries per task")
     p.add_argument("--candidates", type=int, default=8, help="candidates per held-out query")
-    p.add_argument("--tasks", default="t2i,i2t,cls,vqa", help="comma-separated subset of t2i,i2t,cls,vqa")
+    p.add_argument("--tasks", default="t2i,i2t,cls,vqa",
+                   help="comma-separated subset of t2i,i2t,cls,vqa (perception) and count,hop (reasoning)")
     p.add_argument("--image-size", type=int, default=84, help="pixels per side (84 = 3x3 visual tokens)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it holds files")
 

@@ -45,6 +45,11 @@ class Shape:
         return f"{self.size} {self.colour} {self.kind}"
 
     @property
+    def cell(self) -> int:
+        """Its cell number, 1-9 in reading order (the order of the visual tokens)."""
+        return self.row * GRID + self.col + 1
+
+    @property
     def place(self) -> str:
         if (self.row, self.col) == (1, 1):
             return "the centre"
@@ -99,11 +104,33 @@ class Scene:
     def largest(self) -> Shape:
         return next((s for s in self.shapes if s.size == "large"), self.shapes[0])
 
+    def at(self, cell: int) -> Shape | None:
+        return next((s for s in self.shapes if s.cell == cell), None)
+
+    def grid(self) -> list[str]:
+        """Every cell in reading order, empty ones included: "1 red circle", "2 none", ...
+        One entry per visual token, so writing the k-th entry is reading the k-th token."""
+        cells = []
+        for c in range(1, GRID * GRID + 1):
+            s = self.at(c)
+            cells.append(f"{c} {s.name}" if s else f"{c} none")
+        return cells
+
     def canonical(self) -> str:
-        """The summary both sides of a pair agree on: the count and every shape, in a fixed order."""
-        names = sorted(self.shapes, key=lambda s: (COLOUR_NAMES.index(s.colour), SHAPES.index(s.kind)))
+        """The summary both sides of a pair agree on: the count and every shape with its cell,
+        in reading order (so two arrangements of the same shapes differ)."""
         n = len(self.shapes)
-        return f"{number(n)} {plural('shape', n)}: " + ", ".join(s.name for s in names)
+        return f"{number(n)} {plural('shape', n)}: " + ", ".join(f"{s.cell} {s.name}" for s in self.shapes)
+
+    def rearranged(self, rng: random.Random) -> "Scene":
+        """The same shapes in other cells (a hard negative: only the layout tells it apart)."""
+        for _ in range(100):
+            cells = rng.sample([(r, c) for r in range(GRID) for c in range(GRID)], len(self.shapes))
+            other = Scene(tuple(sorted(Shape(r, c, s.colour, s.kind, s.size)
+                                       for (r, c), s in zip(cells, self.shapes))))
+            if other.signature != self.signature:
+                return other
+        raise ValueError("a one-shape scene in a one-cell grid cannot be rearranged")  # pragma: no cover
 
     def render(self, size: int = GRID * CELL, jitter_seed: int = 0) -> Image.Image:
         """The scene as an RGB image; `jitter_seed` moves shapes a few pixels inside their cells."""
@@ -134,15 +161,18 @@ def _draw(draw: ImageDraw.ImageDraw, kind: str, cx: float, cy: float, r: float, 
 
 
 def sample_scene(rng: random.Random, min_shapes: int = 1, max_shapes: int = 4,
-                 one_large: bool = False) -> Scene:
+                 one_large: bool = False, colours: tuple[str, ...] = COLOUR_NAMES,
+                 sizes: tuple[str, ...] = SIZES) -> Scene:
     """A random scene: distinct cells, distinct (colour, kind) pairs so names are unambiguous.
 
     `one_large`: exactly one large shape (the classification target), the others small.
+    `colours`: the palette (a small one makes several shapes share a colour, for counting);
+    `sizes`: the sizes to draw from.
     """
     n = rng.randint(min_shapes, max_shapes)
     cells = rng.sample([(r, c) for r in range(GRID) for c in range(GRID)], n)
-    looks = rng.sample([(c, k) for c in COLOUR_NAMES for k in SHAPES], n)
-    sizes = (["large"] + ["small"] * (n - 1)) if one_large else [rng.choice(SIZES) for _ in range(n)]
+    looks = rng.sample([(c, k) for c in colours for k in SHAPES], n)
+    drawn = (["large"] + ["small"] * (n - 1)) if one_large else [rng.choice(sizes) for _ in range(n)]
     shapes = [Shape(r, c, colour, kind, size)
-              for (r, c), (colour, kind), size in zip(cells, looks, sizes)]
+              for (r, c), (colour, kind), size in zip(cells, looks, drawn)]
     return Scene(tuple(sorted(shapes)))

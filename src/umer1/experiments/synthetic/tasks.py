@@ -1,14 +1,15 @@
-"""Items of four task kinds built from scenes, each side with a reasoning trace and a summary.
+"""Items of the perception task kinds built from scenes, each side with a reasoning trace and a
+summary (the reasoning tasks are in `reasoning.py`, the registry of all in `registry.py`).
 
-The reasoning lists exactly the facts the summary needs (which shapes there are, where the
-anchor of a question is and what stands beside it, what is counted), and the summaries of the
-two sides of a pair agree, so a model that reasons correctly ends both sides on the same words.
+The reasoning lists the facts the summary needs, and the summaries of the two sides of a pair
+agree, so a model that reasons correctly ends both sides on the same words.
 
-- t2i: a caption naming every shape (by position, by relation, or by counts) -> the image.
+- t2i: a caption naming every shape with its place -> the image.
 - i2t: an image -> its caption.
 - cls: an image with one large shape -> its class label ("red circle", 24 classes).
 - vqa: an image + a question (relation, colour, counting) -> the answer word.
-Held-out items get negatives (wrong candidates of the same kind) for local ranking.
+Held-out items get negatives (wrong candidates of the same kind) for local ranking; those of
+t2i and i2t are the same shapes rearranged, so only the layout tells them apart.
 """
 from __future__ import annotations
 
@@ -16,10 +17,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable
 
-from umer1.experiments.synthetic.scenes import COLOUR_NAMES, a, RELATIONS, SHAPES, Scene, holds, number, plural
+from umer1.experiments.synthetic.scenes import COLOUR_NAMES, a, RELATIONS, SHAPES, Scene, number, plural
 
-TASKS = ("t2i", "i2t", "cls", "vqa")
-META_TASK = {"t2i": "retrieval", "i2t": "retrieval", "cls": "classification", "vqa": "vqa"}
 INSTRUCTIONS = {  # (query instruction, target instruction), as MMEB image tasks phrase them
     "t2i": ("Find me an image that matches the given caption:", "Represent the given image."),
     "i2t": ("Find a caption that describes the given image.", ""),
@@ -44,6 +43,7 @@ class Side:
     jitter: int = 0                   # rendering seed of the image
     reasoning: str = ""
     summary: str = ""
+    facts: list[str] = field(default_factory=list)   # parts of the trace the answer needs
 
     @property
     def user_text(self) -> str:
@@ -60,9 +60,11 @@ class Item:
 
 
 # ----- what each side says ------------------------------------------------------------------
-# Traces are terse lists of facts ("two shapes; large red circle top left; ..."): a small model
-# learns to write them in few steps and few tokens, and a short trace has fewer chances to
-# drift before `<gen_emb>` (its embedding is read after what the model itself wrote).
+# An image side's trace reads the grid cell by cell in reading order, empty cells included
+# ("1 red circle 2 none 3 ..."): the k-th entry is the k-th visual token, so writing the
+# trace is a fixed walk over the image. Task-specific steps follow it. Tasks whose answer
+# does not depend on places skip the walk (cls, and the content scans of `reasoning.py`). `facts`: the parts of the trace a task's answer depends on (what the fact-stating
+# rate of generated traces checks).
 def _sentence(text: str) -> str:
     return text[0].upper() + text[1:] + "."
 
@@ -71,49 +73,25 @@ def _trace(facts: list[str]) -> str:
     return "; ".join(facts)
 
 
-def _at(shape) -> str:
-    """Its place without the article: "top left", "centre"."""
-    return shape.place.removeprefix("the ")
-
-
-def describe_image(scene: Scene) -> list[str]:
-    """Facts read off an image: the count, each shape with its size and place."""
-    n = len(scene.shapes)
-    return [f"{number(n)} {plural('shape', n)}"] + [f"{s.full_name} {_at(s)}" for s in scene.shapes]
-
-
 def image_side(instruction: str, scene: Scene, rng: random.Random, summary: str,
-               extra: list[str] = (), text: str = "") -> Side:
-    reasoning = _trace(describe_image(scene) + list(extra))
-    return Side(instruction, text, scene, rng.randrange(1 << 30), reasoning, summary)
+               extra: list[str] = (), text: str = "", facts: list[str] | None = None,
+               grid: bool = True) -> Side:
+    """An image side; its trace is the grid walk (unless `grid` is False), then `extra`."""
+    reasoning = _trace(([" ".join(scene.grid())] if grid else []) + list(extra))
+    needed = list(facts) if facts is not None else [g for g in scene.grid() if not g.endswith("none")]
+    return Side(instruction, text, scene, rng.randrange(1 << 30), reasoning, summary,
+                needed + list(extra))
 
 
 def caption(scene: Scene, rng: random.Random) -> tuple[str, list[str]]:
-    """A caption naming every shape, in one of three styles, and the facts it states."""
+    """A caption naming every shape with its place (in a shuffled order), and its facts:
+    the place pins the layout down, so a rearrangement of the same shapes does not fit it."""
     n = len(scene.shapes)
-    head = f"{number(n)} {plural('shape', n)}"
-    style = rng.choice(("position", "relation", "count"))
-    if style == "relation" and n > 1:
-        order = list(scene.shapes)
-        rng.shuffle(order)
-        parts, facts = [a(order[0].name)], [order[0].name]
-        for i, s in enumerate(order[1:], start=1):
-            anchor = order[rng.randrange(i)]
-            rel = rng.choice([r for r in RELATIONS if holds(r, s, anchor)])
-            parts.append(a(s.name) + f" {rel} the {anchor.name}")
-            facts.append(f"{s.name} {rel} {anchor.name}")
-    elif style == "count":
-        kinds = [k for k in SHAPES if scene.count(k)]
-        parts, facts = [], []
-        for k in kinds:
-            colours = [s.colour for s in scene.shapes if s.kind == k]
-            c = scene.count(k)
-            parts.append(f"{number(c)} {plural(k, c)} ({_and(colours)})")
-            facts.append(f"{number(c)} {plural(k, c)}: " + ", ".join(f"{col} {k}" for col in colours))
-    else:
-        parts = [a(s.name) + f" at {s.place}" for s in scene.shapes]
-        facts = [f"{s.name} {_at(s)}" for s in scene.shapes]
-    return _sentence(head + ": " + _and(parts)), facts
+    order = list(scene.shapes)
+    rng.shuffle(order)
+    parts = [a(s.name) + f" at {s.place}" for s in order]
+    facts = [f"{s.cell} {s.name}" for s in scene.shapes]
+    return _sentence(f"{number(n)} {plural('shape', n)}: " + _and(parts)), facts
 
 
 def _and(words: list[str]) -> str:
@@ -124,7 +102,7 @@ def caption_side(instruction: str, scene: Scene, rng: random.Random) -> Side:
     text, facts = caption(scene, rng)
     n = len(scene.shapes)
     reasoning = _trace([f"{number(n)} {plural('shape', n)}"] + facts)
-    return Side(instruction, text, None, 0, reasoning, scene.canonical())
+    return Side(instruction, text, None, 0, reasoning, scene.canonical(), facts)
 
 
 # ----- the four tasks -----------------------------------------------------------------------
@@ -141,15 +119,15 @@ def make_i2t(rng: random.Random, sample: SceneSampler) -> Item:
 
 
 def label_side(instruction: str, label: str) -> Side:
-    colour, kind = label.split()
-    return Side(instruction, label, None, 0, f"label {label}", label)
+    return Side(instruction, label, None, 0, f"label {label}", label, [f"label {label}"])
 
 
 def make_cls(rng: random.Random, sample: SceneSampler) -> Item:
     scene = sample(rng, min_shapes=1, max_shapes=3, one_large=True)
     big = scene.largest()
     qi, ti = INSTRUCTIONS["cls"]
-    query = image_side(qi, scene, rng, big.name, [f"largest {big.name}"])
+    # Perception only: the trace names what is seen, no walk over the cells.
+    query = image_side(qi, scene, rng, big.name, [f"large {big.name}"], facts=[], grid=False)
     return Item("cls", query, label_side(ti, big.name))
 
 
@@ -157,7 +135,7 @@ ANSWER_KINDS = {"colour": COLOUR_NAMES, "shape": SHAPES, "number": tuple(number(
 
 
 def answer_side(instruction: str, kind: str, answer: str) -> Side:
-    return Side(instruction, answer, None, 0, f"{kind} {answer}", answer)
+    return Side(instruction, answer, None, 0, f"{kind} {answer}", answer, [f"{kind} {answer}"])
 
 
 def question(scene: Scene, rng: random.Random) -> tuple[str, str, str, list[str]]:
@@ -174,7 +152,7 @@ def question(scene: Scene, rng: random.Random) -> tuple[str, str, str, list[str]
         q = (f"What colour is the shape {rel} the {anchor.name}?" if ask == "colour"
              else f"What shape is {rel} the {anchor.name}?")
         answer = x.colour if ask == "colour" else x.kind
-        facts = [f"{anchor.name} {_at(anchor)}", f"{rel} it {x.name} {_at(x)}", f"{ask} {answer}"]
+        facts = [f"{anchor.name} at {anchor.cell}", f"{rel} it {x.cell} {x.name}", f"{ask} {answer}"]
         return q, ask, answer, facts
     if pick == "colour_of":
         kind = rng.choice(kinds_once)
@@ -197,26 +175,24 @@ def make_vqa(rng: random.Random, sample: SceneSampler) -> Item:
     scene = sample(rng, min_shapes=2, max_shapes=4)
     q, kind, answer, facts = question(scene, rng)
     qi, ti = INSTRUCTIONS["vqa"]
-    return Item("vqa", image_side(qi, scene, rng, answer, facts, text=q),
+    return Item("vqa", image_side(qi, scene, rng, answer, facts, text=q, facts=[]),
                 answer_side(ti, kind, answer), answer_kind=kind)
 
 
-MAKERS = {"t2i": make_t2i, "i2t": make_i2t, "cls": make_cls, "vqa": make_vqa}
-
-
-def make_item(task: str, rng: random.Random, sample: SceneSampler) -> Item:
-    return MAKERS[task](rng, sample)
-
-
 # ----- negatives for held-out local ranking -------------------------------------------------
-def add_negatives(item: Item, rng: random.Random, sample: SceneSampler, count: int) -> Item:
+def add_negatives(item: Item, rng: random.Random, count: int) -> Item:
     """Up to `count` wrong candidates of the target's kind; none can be a correct answer."""
     t = item.target
     if item.task in ("t2i", "i2t"):
+        # Hard negatives: the same shapes in other cells, so only the layout decides
+        # (one-shape scenes have 9 layouts: fewer negatives there).
         seen = {t.summary}
-        while len(item.negatives) < count:
-            scene = sample(rng)
-            if scene.canonical() in seen:       # same shapes: the caption could fit it too
+        scene0 = t.scene or item.query.scene
+        tries = 0
+        while len(item.negatives) < count and tries < 50 * count:
+            tries += 1
+            scene = scene0.rearranged(rng)
+            if scene.canonical() in seen:
                 continue
             seen.add(scene.canonical())
             item.negatives.append(image_side(t.instruction, scene, rng, scene.canonical())

@@ -6,6 +6,8 @@ Layout of OUT_DIR (paths in records are relative to the file's folder, the reade
     train/images/     their images; train/scenes.jsonl: the scene behind each image
     eval/tasks.yaml   the evaluation registry (layout mmeb_image, local ranking)
     eval/<task>/test.jsonl, eval/images/, eval/scenes.jsonl   held-out scenes: never in train/
+    eval/<task>/gold.jsonl   per query: the gold trace of the query and of every candidate, and
+                      the facts each trace must state (for teacher forcing and fact checks)
     manifest.json     seed, sizes, counts and chance level per task
 The whole folder is built beside OUT_DIR and renamed into place: no partial dataset.
 """
@@ -22,13 +24,14 @@ import yaml
 
 from umer1.utils.errors import InputError
 from umer1.utils.files import write_json, write_jsonl
-from umer1.engine.prompts import GEN_TOKEN, sft_human
+from umer1.engine.prompts import GEN_TOKEN, IMAGE_PLACEHOLDER, user_text
+from umer1.experiments.synthetic.registry import META_TASK, REASONING, TASKS, make_item
 from umer1.experiments.synthetic.scenes import Scene, sample_scene
-from umer1.experiments.synthetic.tasks import META_TASK, TASKS, Item, Side, add_negatives, make_item
+from umer1.experiments.synthetic.tasks import Item, Side, add_negatives
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "shapes/1"
+GENERATOR_VERSION = "shapes/2"
 TASK_PREFIX = "shapes_"
 IMAGE_SIZE = 84          # 3x3 cells of 28 px: one merged visual token per cell
 
@@ -123,10 +126,16 @@ def _sft_side(side: Side, images: _Images, name: str) -> dict:
     row: dict = {}
     if side.scene is not None:
         row["image"] = images.path(side, name)
-    row["conversations"] = [
-        {"from": "human", "value": sft_human(side.user_text, images=int(side.scene is not None))},
-        {"from": "gpt", "value": answer_text(side)}]
+    # No newline after <image>: the evaluation prompt (spec section 2) has none, and data we
+    # write ourselves can train on exactly what the model is evaluated with.
+    human = (IMAGE_PLACEHOLDER if side.scene is not None else "") + user_text(side.user_text)
+    row["conversations"] = [{"from": "human", "value": human},
+                            {"from": "gpt", "value": answer_text(side)}]
     return row
+
+
+def _gold(side: Side) -> dict:
+    return {"answer": answer_text(side), "summary": side.summary, "facts": side.facts}
 
 
 def _rl_side(side: Side, images: _Images, name: str, key: str) -> dict:
@@ -146,8 +155,8 @@ def _eval_row(item: Item, images: _Images, name: str) -> dict:
 
 
 def generate_dataset(out_dir: str | Path, seed: int = 0, train: int = 1024, rl: int = 256,
-                     eval: int = 64, *, tasks: tuple[str, ...] = TASKS, candidates: int = 8,
-                     group: int = 8, image_size: int = IMAGE_SIZE,
+                     eval: int = 64, *, tasks: tuple[str, ...] = ("t2i", "i2t", "cls", "vqa"),
+                     candidates: int = 8, group: int = 8, image_size: int = IMAGE_SIZE,
                      overwrite: bool = False) -> DatasetPaths:
     """Generate the dataset into `out_dir`; the same arguments always give the same bytes.
 
@@ -212,11 +221,14 @@ def _write_all(root: Path, seed: int, n_train: int, n_rl: int, n_eval: int, task
     registry, chance, counts = [], {}, {}
     for t in tasks:
         rng = random.Random(f"{seed}:eval-negatives:{t}")
-        items = [add_negatives(it, rng, held_out, candidates - 1)
+        items = [add_negatives(it, rng, candidates - 1)
                  for it in _make(t, n_eval, f"{seed}:eval:{t}", held_out)]
         name = TASK_PREFIX + t
         write_jsonl(root / "eval" / name / "test.jsonl",
                     [_eval_row(it, eval_images, f"{t}{i:05d}") for i, it in enumerate(items)])
+        write_jsonl(root / "eval" / name / "gold.jsonl",
+                    [{"query": _gold(it.query), "candidates": [_gold(c) for c in [it.target] + it.negatives]}
+                     for it in items])
         chance[name] = sum(1 / (1 + len(it.negatives)) for it in items) / len(items)
         counts[name] = len(items)
         registry.append({"name": name, "modality": "image", "meta_task": META_TASK[t],
@@ -227,7 +239,8 @@ def _write_all(root: Path, seed: int, n_train: int, n_rl: int, n_eval: int, task
         "# Held-out synthetic tasks (umer1 synth): MMEB image-task layout, local ranking.\n"
         + yaml.safe_dump({"tasks": registry}, sort_keys=False), encoding="utf-8")
     manifest = {"generator": GENERATOR_VERSION, "seed": seed, "image_size": image_size,
-                "tasks": list(tasks), "candidates": candidates, "group": group,
+                "tasks": list(tasks), "reasoning_tasks": [t for t in tasks if t in REASONING],
+                "candidates": candidates, "group": group,
                 "counts": {"sft": len(sft_rows), "rl": len(rl_rows), "eval": counts},
                 "chance_hit@1": chance,
                 "files": {"sft": "train/sft.jsonl", "rl": "train/rl.jsonl", "tasks": "eval/tasks.yaml"}}

@@ -45,6 +45,9 @@ class GRPOConfig:
     epsilon_low: float = 0.2
     epsilon_high: float = 0.28
     num_iterations: int = 1                 # policy updates per rollout batch
+    # stop with a message when the first N steps all had zero reward spread in every group
+    # (no gradient: RL would change nothing); 0 = never
+    stop_without_signal: int = 5
 
 
 @dataclass

@@ -38,6 +38,7 @@ from umer1.train.base.trainer import Trainer
 from umer1.train.rl.config import RLConfig
 from umer1.train.rl.rollouts import PairStream, SideRollout, completion_batch, repeat_rows
 from umer1.train.rl.scoring import Scoring
+from umer1.train.rl.signal import check_learning_signal
 from umer1.utils.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class RLTrainer(Scoring, Trainer):
     def __init__(self, cfg: RLConfig, pairs=None, *, resume: bool | str | Path = False,
                  overwrite: bool = False, accelerator=None):
         self._given_pairs = pairs    # tests and benchmarks may pass pairs already read
+        self.signal_history: list[dict] = []   # metric rows of steps 1..grpo.stop_without_signal
         super().__init__(cfg, resume=resume, overwrite=overwrite, accelerator=accelerator)
 
     def accumulation_steps(self) -> int:
@@ -187,7 +189,12 @@ class RLTrainer(Scoring, Trainer):
                 self.later_pass(q_roll, t_roll, keep, 1.0 / ga, sync=micro == ga - 1)
             self.update()
         self.step += 1
-        return {"step": self.step, **self.reduce_metrics(metrics), "grad_norm": grad_norm, "lr": lr}
+        row = {"step": self.step, **self.reduce_metrics(metrics), "grad_norm": grad_norm, "lr": lr}
+        probe = cfg.grpo.stop_without_signal
+        if self.step <= probe:   # metrics are reduced over processes: every process stops together
+            self.signal_history.append(row)
+            check_learning_signal(self.signal_history, probe)
+        return row
 
     def trainer_state(self) -> dict:
         return {"positions": gather_ints(self.acc, self.stream.position)}
