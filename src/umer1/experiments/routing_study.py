@@ -313,6 +313,18 @@ def _verdict(r: dict) -> list[str]:
     lines = [f"- Mean metric over all fractions (area under the curve): margin rule "
              f"{100 * area['margin rule']:.1f}, learned gate {100 * area['learned gate']:.1f}, random "
              f"{100 * rand:.1f}."]
+    d, g = r["always_disc"]["metric"], r["always_gen"]["metric"]
+    if d >= g:
+        lines.append(f"- Always-disc ({100 * d:.1f}) is already at or above always-gen ({100 * g:.1f}) "
+                     "on this model, so reaching the always-gen quality is trivial; what matters is "
+                     "whether a router lifts the metric above always-disc.")
+    for name, c in r["curves"].items():
+        k = int(np.argmax(c["metric"][1:])) + 1
+        best, frac = c["metric"][k], c["fraction"][k]
+        lines.append(f"- {name}: its best point is {100 * best:.1f} at {100 * frac:.1f}% reasoned, "
+                     + (f"{100 * (best - d):+.1f} points over always-disc (whose standard error is "
+                        f"{100 * r['se_ends'][0]:.1f})." if best > d else
+                        "no better than always-disc: it never pays to reason with this router."))
     diff = [a - b for a, b in zip(gate["metric_at_grid"], rule["metric_at_grid"])]
     se = max(max(gate["se_at_grid"]), max(rule["se_at_grid"]))
     if max(abs(x) for x in diff) <= se:
