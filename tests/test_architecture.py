@@ -9,7 +9,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "umer1"
 LAYERS = {
     "utils": 0,
     "engine": 1, "umer1": 1.5,         # `umer1` itself re-exports the engine's public API
-    "data": 2, "store": 2,
+    "data": 2, "store": 2, "routing": 2,
     "train": 3, "eval": 3, "index": 3, "serve": 3, "annotate": 3, "mmeb": 3,
     "experiments": 4, "integrations": 4,
     "cli": 5,

@@ -9,6 +9,7 @@ from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, GenParams
 from umer1.eval.loading import LoadedTasks, check_presence
 from umer1.eval.registry import resolve_tasks, select
 from umer1.eval.suite import EvalOptions, evaluate, mode_pairs
+from umer1.routing import parse_router
 from umer1.utils.errors import InputError
 from umer1.utils.files import check_writable, write_json
 
@@ -38,6 +39,7 @@ class EvalRequest:
     attn_implementation: str | None = None
     adapter: str | None = None
     show_progress: bool = True
+    router: str | None = None
 
 
 def run_eval(req: EvalRequest) -> str:
@@ -48,9 +50,12 @@ def run_eval(req: EvalRequest) -> str:
         if v is not None and v < 1:
             raise InputError("must be at least 1", field="--" + name.replace("_", "-"))
     # the sampling values (used by pass@k only) are checked before any work, like the rest
-    GenParams(max_new_tokens=req.max_new_tokens, temperature=req.temperature, top_p=req.top_p)
+    GenParams(max_new_tokens=req.max_new_tokens, temperature=req.temperature, top_p=req.top_p,
+              top_k=req.top_k)
     if req.num_samples > 1 and req.temperature <= 0:
         raise InputError("pass@k needs --temperature > 0", field="--temperature")
+    if req.router:
+        parse_router(req.router)   # a bad spec or gate file fails before anything is read
     specs, root = resolve_tasks(req.tasks, req.data_root)
     tasks = LoadedTasks(select(specs, req.only), root, req.max_queries)  # bad rows fail here
     check_writable(Path(req.output) / "run_config.json", "--output")
@@ -73,7 +78,7 @@ def run_eval(req: EvalRequest) -> str:
                        top_k=req.top_k,
                        seed=req.seed, max_new_tokens=req.max_new_tokens, batch_size=req.batch_size,
                        flush_every=req.flush_every, cache_dir=req.cache_dir,
-                       show_progress=req.show_progress)
+                       show_progress=req.show_progress, router=req.router)
     summary = evaluate(model, tasks, root, req.output, opts,
                        state=state if state.num_processes > 1 else None)
     return console_summary(summary, req.output) if state.is_main_process else ""
@@ -86,6 +91,11 @@ def console_summary(summary: dict, output: str | Path) -> str:
         mods = ", ".join(f"{m} {100 * v:.1f}" for m, v in agg["modality"].items())
         lines.append(f"[{label}] overall {100 * overall:.1f} over {agg['num_tasks']['overall']} "
                      f"tasks ({mods})" if overall is not None else f"[{label}] no tasks")
+        if "routing" in agg:
+            c = agg["routing"]
+            lines[-1] += (f"; {c['router']}: {100 * c['fraction_reasoned']:.0f}% reasoned, "
+                          f"{c['tokens_per_query']:.1f} tokens/query, "
+                          f"{1000 * c['seconds_per_query']:.0f} ms/query")
     if "oracle" in summary and summary["oracle"]["overall"] is not None:
         lines.append(f"[oracle disc-or-gen] overall {100 * summary['oracle']['overall']:.1f}")
     if summary.get("passk"):

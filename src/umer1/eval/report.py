@@ -48,6 +48,8 @@ def score_record(r: TaskResult, meta: dict) -> dict:
     })
     if r.found_rate:
         rec["gen_emb_found_rate"] = r.found_rate
+    if r.routing:
+        rec["routing"] = r.routing
     for k in ("max_new_tokens",):
         if k in meta:
             rec[k] = meta[k]
@@ -76,10 +78,25 @@ def aggregates(results: Sequence[TaskResult]) -> dict:
         by_meta[f"{r.spec.modality}/{r.spec.meta_task}"].append(r.main)
         by_mod[r.spec.modality].append(r.main)
     mean = lambda v: float(np.mean(v)) if v else None  # noqa: E731
-    return {"meta_task": {k: mean(v) for k, v in by_meta.items()},
-            "modality": {k: mean(v) for k, v in by_mod.items()},
-            "overall": mean([r.main for r in results]),
-            "num_tasks": {"overall": len(results), **{k: len(v) for k, v in by_mod.items()}}}
+    agg = {"meta_task": {k: mean(v) for k, v in by_meta.items()},
+           "modality": {k: mean(v) for k, v in by_mod.items()},
+           "overall": mean([r.main for r in results]),
+           "num_tasks": {"overall": len(results), **{k: len(v) for k, v in by_mod.items()}}}
+    routed = [r.routing for r in results if r.routing]
+    if routed:
+        agg["routing"] = routing_totals(routed)
+    return agg
+
+
+def routing_totals(costs: Sequence[dict]) -> dict:
+    """A routed run's costs over its tasks, per query (the online side; the corpus is offline)."""
+    n = sum(c["queries"] for c in costs)
+    total = lambda k: sum(c[k] * c["queries"] for c in costs) / max(n, 1)  # noqa: E731
+    return {"router": costs[0]["router"], "queries": n,
+            "fraction_reasoned": sum(c["reasoned"] for c in costs) / max(n, 1),
+            "generated_tokens": sum(c["generated_tokens"] for c in costs),
+            "tokens_per_query": total("tokens_per_query"),
+            "seconds_per_query": total("seconds_per_query")}
 
 
 def leaderboard(results: Sequence[TaskResult], meta: dict) -> dict:
@@ -104,6 +121,12 @@ def summary_markdown(results: Sequence[TaskResult], meta: dict, agg: dict) -> st
     lines += [f"Overall (mean over {agg['num_tasks']['overall']} tasks): **{_pct(agg['overall'])}**", "",
               "| modality | tasks | score |", "|---|---|---|"]
     lines += [f"| {m} | {agg['num_tasks'][m]} | {_pct(v)} |" for m, v in agg["modality"].items()]
+    if "routing" in agg:
+        c = agg["routing"]
+        lines += ["", f"Router `{c['router']}`: reasoned for {100 * c['fraction_reasoned']:.1f}% of "
+                  f"{c['queries']} queries, {c['tokens_per_query']:.1f} generated tokens and "
+                  f"{1000 * c['seconds_per_query']:.1f} ms per query (the query side; the corpus is "
+                  "embedded once, offline)."]
     lines += ["", "| meta-task | score |", "|---|---|"]
     lines += [f"| {m} | {_pct(v)} |" for m, v in agg["meta_task"].items()]
     lines += ["", "| task | modality | meta-task | metric | score | chance | queries | tied top |",

@@ -35,6 +35,7 @@ class TaskResult:
     data: TaskData | None = None        # dropped once the prediction file is written
     ranking: str = "global"
     tied_top: int = 0                   # queries whose best score is shared (see ranking.tied_top)
+    routing: dict = field(default_factory=dict)   # a routed run: router, fraction reasoned, costs
 
     @property
     def main(self) -> float:
@@ -56,13 +57,19 @@ def candidate_subset(data: TaskData) -> list[int]:
 def embed_task(embedder: Embedder, spec: TaskSpec, data: TaskData, qspec: EmbedSpec,
                cspec: EmbedSpec):
     """(query embeddings, candidate embeddings (rows of unused candidates zero), found flags)."""
-    sub = candidate_subset(data)
     q, q_found = _embed(embedder, spec, data, data.queries, data.query_ids, "query", qspec)
+    c, c_found = embed_candidates(embedder, spec, data, cspec)
+    return q, c, q_found, c_found
+
+
+def embed_candidates(embedder: Embedder, spec: TaskSpec, data: TaskData, cspec: EmbedSpec):
+    """(candidate embeddings, rows of unused candidates zero; found flags of the used ones)."""
+    sub = candidate_subset(data)
     c_sub, c_found = _embed(embedder, spec, data, [data.candidates[j] for j in sub],
                             [data.candidate_ids[j] for j in sub], "candidate", cspec)
     c = np.zeros((len(data.candidates),) + c_sub.shape[1:], np.float32)
     c[sub] = c_sub
-    return q, c, q_found, c_found
+    return c, c_found
 
 
 def _embed(embedder: Embedder, spec: TaskSpec, data: TaskData, items, ids, side: str,
@@ -70,12 +77,12 @@ def _embed(embedder: Embedder, spec: TaskSpec, data: TaskData, items, ids, side:
     try:
         return embedder.embed(items, how, desc=f"{spec.name} {side} [{how.mode}]")
     except NonFiniteEmbedding as exc:
-        raise _not_finite(spec, data, side, ids[exc.index], str(how.mode)) from None
+        raise not_finite(spec, data, side, ids[exc.index], str(how.mode)) from None
     except InputError as exc:
         raise exc.located(file=data.files[0] if data.files else spec.name) from None
 
 
-def _not_finite(spec: TaskSpec, data: TaskData, side: str, uid: str, mode: str) -> InputError:
+def not_finite(spec: TaskSpec, data: TaskData, side: str, uid: str, mode: str) -> InputError:
     return InputError(f"task {spec.name}: the {mode} embedding of {side} {uid!r} is not finite "
                       "(NaN or inf); the model, its dtype or its checkpoint is broken",
                       file=data.files[0] if data.files else None)
@@ -88,13 +95,20 @@ def check_finite(spec: TaskSpec, data: TaskData, q: np.ndarray, c: np.ndarray, q
                                  ("candidate", c, data.candidate_ids, cmode)):
         bad = np.flatnonzero(~np.isfinite(emb.reshape(len(emb), -1)).all(axis=1))
         if bad.size:
-            raise _not_finite(spec, data, side, ids[int(bad[0])], mode)
+            raise not_finite(spec, data, side, ids[int(bad[0])], mode)
 
 
 def score_task(spec: TaskSpec, data: TaskData, q: np.ndarray, c: np.ndarray, qmode: str, cmode: str,
                seconds: float = 0.0, found_rate: dict | None = None, seed: int = 0) -> TaskResult:
     check_finite(spec, data, q, c, qmode, cmode)
     preds, scores = rank(q, c, data.pools, data.labels)
+    return ranked_result(spec, data, preds, scores, qmode, cmode, seconds, found_rate, seed)
+
+
+def ranked_result(spec: TaskSpec, data: TaskData, preds: list, scores: list, qmode: str,
+                  cmode: str, seconds: float = 0.0, found_rate: dict | None = None,
+                  seed: int = 0) -> TaskResult:
+    """Metrics, chance level and ties of a task's rankings (top-k ids and scores per query)."""
     per_query = [query_metrics(p, lab, graded=data.graded) for p, lab in zip(preds, data.labels)]
     metrics = mean_metrics(per_query) if per_query else {}
     chance = chance_level(spec, data, seed)

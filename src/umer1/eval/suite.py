@@ -14,8 +14,10 @@ from umer1.eval import passk as passk_mod
 from umer1.eval import report
 from umer1.eval.loading import LoadedTasks, iter_tasks
 from umer1.eval.readers import TaskData
+from umer1.eval.routed import ROUTED, evaluate_routed_task
 from umer1.eval.registry import TaskSpec
 from umer1.eval.runner import embed_task, evaluate_task
+from umer1.routing import parse_router
 from umer1.store import Embedder
 from umer1.utils.errors import InputError
 from umer1.utils.files import write_json
@@ -38,6 +40,7 @@ class EvalOptions:
     flush_every: int = 64
     cache_dir: str | Path | None = None
     show_progress: bool = True
+    router: str | None = None         # also a routed run (`umer1.routing.parse_router` spec)
 
 
 def mode_pairs(query_mode: str, candidate_mode: str | None, spaces_aligned: bool
@@ -94,6 +97,11 @@ def evaluate(model, tasks: LoadedTasks | Sequence[TaskSpec], data_root: str | Pa
                         flush_every=opts.flush_every, show_progress=opts.show_progress, state=state)
     metas = {pair: model_meta(model, opts, *pair) for pair in pairs}
     results: dict[tuple[str, str], list] = {pair: [] for pair in pairs}
+    router = parse_router(opts.router, embedder.fingerprint) if opts.router else None
+    if router is not None:
+        metas[ROUTED] = dict(model_meta(model, opts, Mode.GEN, Mode.GEN), query_mode=ROUTED,
+                             candidate_mode=ROUTED, router=router.name)
+        results[ROUTED] = []
     per_query_main: dict[str, dict[str, list[float]]] = {}
     curves: dict[str, dict] = {}
     # Task by task, every mode of a task in turn; a task's data is dropped once it is done.
@@ -109,6 +117,14 @@ def evaluate(model, tasks: LoadedTasks | Sequence[TaskSpec], data_root: str | Pa
             per_query_main.setdefault(spec.name, {})[r.mode] = [m[spec.metric] for m in r.per_query]
             r.per_query, r.data = [], None   # keep memory flat over a long run; files hold the details
             results[pair].append(r)
+        if router is not None:
+            r = evaluate_routed_task(embedder, spec, data, router, _greedy(Mode.GEN, opts).gen)
+            if r is not None:
+                report.write_task(out / ROUTED, r, metas[ROUTED])
+                log.info("%s [routed %s]: %s = %.4f, %.0f%% reasoned", spec.name, router.name,
+                         spec.metric, r.main, 100 * r.routing["fraction_reasoned"])
+                r.per_query, r.data = [], None
+                results[ROUTED].append(r)
         if opts.num_samples > 1:
             cm = next(c for q, c in pairs if q is Mode.GEN)
             curve = _passk(embedder, spec, data, opts, cm, out)
@@ -120,6 +136,9 @@ def evaluate(model, tasks: LoadedTasks | Sequence[TaskSpec], data_root: str | Pa
         for pair in pairs:
             label = str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
             summary["modes"][label] = report.write_summary(out / label, results[pair], metas[pair])
+        if router is not None:
+            summary["modes"][ROUTED] = report.write_summary(out / ROUTED, results[ROUTED],
+                                                            metas[ROUTED])
         if len(pairs) > 1:
             summary["oracle"] = _write_oracle(out, specs, per_query_main)
         if curves:

@@ -36,6 +36,10 @@ def add_arguments(p):
     p.add_argument("--device", default=None, help="cpu, cuda ... (default: accelerate's device)")
     p.add_argument("--attn-implementation", default=None)
     p.add_argument("--adapter", default=None, help="PEFT adapter directory")
+    p.add_argument("--router", default=None, metavar="SPEC",
+                   help="also a routed run (mode label 'routed'): disc first, reasoning only for the "
+                   "queries the router picks: rule:T (disc margin below T, T in [0, 1]), "
+                   "gate:PATH[@T] (a gate file trained for this model), disc or gen")
     p.add_argument("--no-progress", dest="show_progress", action="store_false")
 
 
