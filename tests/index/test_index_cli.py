@@ -50,3 +50,28 @@ def test_refusals_exit_2_in_one_line(tmp_path, corpus, tiny_model_dir, tiny_qwen
                  "--out", str(tmp_path / "idx2")]) == 2
     assert "row 2, field 'text'" in capsys.readouterr().err
     assert not (tmp_path / "idx2").exists()
+
+
+def test_routed_search_answers_from_disc_or_gen(tmp_path, corpus, tiny_model_dir, capsys):
+    disc, gen = tmp_path / "disc", tmp_path / "gen"
+    common = ["--model", str(tiny_model_dir), "--input", str(corpus), "--no-progress"]
+    assert main(["index", "build", *common, "--out", str(disc)]) == 0
+    assert main(["index", "build", *common, "--out", str(gen), "--mode", "gen",
+                 "--max-new-tokens", "4"]) == 0
+    capsys.readouterr()
+    base = ["search", str(disc), "--text", TEXTS[4], "-k", "3", "--json", "--max-new-tokens", "4"]
+    assert main([*base, "--router", "disc"]) == 0
+    *hits, cost = _hits(capsys)
+    assert len(hits) == 3 and cost["routing"]["reasoned"] == 0
+    assert main([*base, "--router", "gen", "--gen-index", str(gen)]) == 0
+    *hits, cost = _hits(capsys)
+    assert len(hits) == 3 and cost["routing"]["reasoned"] == 1
+    assert cost["routing"]["generated_tokens"] > 0
+    # gen answers come from the gen index: the same as searching it in gen mode directly
+    assert main(["search", str(gen), "--text", TEXTS[4], "-k", "3", "--json",
+                 "--max-new-tokens", "4"]) == 0
+    assert [h["id"] for h in _hits(capsys)] == [h["id"] for h in hits]
+    assert main([*base, "--router", "rule:0.5"]) == 2        # unaligned: the gen index is needed
+    assert "--gen-index" in capsys.readouterr().err
+    assert main([*base, "--router", "rule:7", "--gen-index", str(gen)]) == 2
+    assert "--router" in capsys.readouterr().err

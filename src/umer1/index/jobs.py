@@ -6,13 +6,14 @@ of the corpus; the main process merges them and prints the summary (`umer1.index
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from umer1.engine.inputs import EmbedInput, validate
 from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, GenParams
 from umer1.index.corpus import add_corpus, read_corpus, search_inputs
 from umer1.index.faiss_index import EmbeddingIndex
+from umer1.index.identity import model_identity
 from umer1.index.report import REPORT
 from umer1.utils.errors import InputError
 
@@ -131,6 +132,8 @@ class SearchRequest(ModelRequest):
     ef_search: int | None = None
     k_factor: int | None = None
     json: bool = False
+    router: str | None = None       # route between a disc index (`index`) and `gen_index`
+    gen_index: str | None = None    # the same corpus indexed in gen mode (not needed when aligned)
 
 
 def search(req: SearchRequest) -> str:
@@ -140,8 +143,12 @@ def search(req: SearchRequest) -> str:
     query = EmbedInput(text=req.text, images=list(req.image))
     validate(query)
     index = EmbeddingIndex.load(req.index)
-    hits = search_inputs(index, req.load(index), [query], k=req.k, mode=req.mode, gen=req.gen,
-                         nprobe=req.nprobe, ef_search=req.ef_search, k_factor=req.k_factor)[0]
+    model = req.load(index)
+    kw = dict(nprobe=req.nprobe, ef_search=req.ef_search, k_factor=req.k_factor)
+    if req.router:
+        hits, cost = routed_search(req, index, model, query, kw)
+    else:
+        hits = search_inputs(index, model, [query], k=req.k, mode=req.mode, gen=req.gen, **kw)[0]
     lines = []
     for rank, h in enumerate(hits, start=1):
         if req.json:
@@ -152,4 +159,39 @@ def search(req: SearchRequest) -> str:
         else:
             label = h.metadata.get("text") or h.metadata.get("image") or ""
             lines.append(f"{rank:>3}  {h.score:+.4f}  {h.id}  {str(label)[:80]}")
+    if req.router:
+        lines.append(json.dumps({"routing": cost}) if req.json else
+                     f"routed: reasoned {cost['reasoned']} of {cost['queries']} queries, "
+                     f"{cost['generated_tokens']} generated tokens, {cost['seconds_per_query']:.2f} s")
     return "\n".join(lines)
+
+
+def routed_search(req: SearchRequest, disc_index: EmbeddingIndex, model, query, kw: dict):
+    """Disc first; reason only when the router says so (`umer1.routing`). A disc index answers
+    every query; a routed query searches `gen_index`, or the disc index for a model whose gen
+    queries were trained to search a disc corpus (spaces_aligned)."""
+    from umer1.engine.fingerprint import model_fingerprint
+    from umer1.routing import TOP_K, Always, parse_router, route_query
+    router = parse_router(req.router, model_fingerprint(model))
+    never_reasons = isinstance(router, Always) and not router.gen
+    if req.gen_index is None and not model.settings.spaces_aligned and not never_reasons:
+        raise InputError("routing a model whose spaces are not aligned needs the corpus indexed in "
+                         "gen mode too", field="--gen-index")
+    gen_index = EmbeddingIndex.load(req.gen_index) if req.gen_index else disc_index
+    info = model_identity(model)
+    disc_index.check_query(info, "disc")
+    if not never_reasons:
+        gen_index.check_query(info, "gen")
+    found: dict = {}
+
+    def searcher(ix):
+        def fn(rows, q):
+            hits = ix.search(q, max(req.k, TOP_K), **kw)
+            for hs in hits:
+                found.update({h.id: h for h in hs})
+            return [[h.id for h in hs] for hs in hits], [[h.score for h in hs] for hs in hits]
+        return fn
+    ids, scores, cost = route_query(model, query, router, searcher(disc_index), searcher(gen_index),
+                                    req.gen)
+    hits = [replace(found[i], score=float(s)) for i, s in zip(ids[:req.k], scores[:req.k])]
+    return hits, cost

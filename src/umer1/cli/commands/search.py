@@ -21,6 +21,12 @@ def add_arguments(p):
     p.add_argument("--k-factor", type=int, default=None,
                    help="ivfpq / opq with refine: candidates re-ranked per result")
     p.add_argument("--json", action="store_true", help="print one JSON object per hit")
+    p.add_argument("--router", default=None,
+                   help="route per query: rule:T (disc margin below T reasons), gate:FILE[@T], "
+                        "disc or gen; INDEX is then the disc-mode index (docs/routing.md)")
+    p.add_argument("--gen-index", default=None,
+                   help="with --router: the same corpus indexed in gen mode (not needed for a "
+                        "model with aligned spaces)")
 
 
 def run(args) -> int:
