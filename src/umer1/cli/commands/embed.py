@@ -6,9 +6,9 @@ HELP = "embed JSONL inputs ({text, image, video}) with a UME model into an .npy 
 
 
 def add_arguments(p):
-    from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS
+    from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, MODES
     p.add_argument("--model", required=True, help="model directory or hub id")
-    p.add_argument("--mode", choices=["disc", "gen"], default="disc")
+    p.add_argument("--mode", choices=MODES, default="disc")
     p.add_argument("--input", required=True, help="JSONL: {\"text\", \"image\", \"video\"} per row")
     p.add_argument("--output", required=True, help=".npy: (N, D), or (N, K, D) with --num-samples K")
     p.add_argument("--texts", help="JSONL of generated texts (gen mode)")

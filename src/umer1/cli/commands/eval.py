@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from umer1.cli.commands._options import request
-from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS
+from umer1.engine.params import DEFAULT_MAX_NEW_TOKENS, MODES
 
 NAME = "eval"
 HELP = "evaluate a UME model on MMEB-V2-style tasks (scores, predictions, summaries, pass@k)"
@@ -15,8 +15,8 @@ def add_arguments(p):
     p.add_argument("--output", required=True, help="output directory")
     p.add_argument("--mode", choices=["disc", "gen", "both"], default="disc",
                    help="embedding mode of queries AND candidates; both = disc, gen and the oracle")
-    p.add_argument("--query-mode", choices=["disc", "gen"], help="overrides --mode for queries")
-    p.add_argument("--candidate-mode", choices=["disc", "gen"], help="overrides --mode for candidates "
+    p.add_argument("--query-mode", choices=MODES, help="overrides --mode for queries")
+    p.add_argument("--candidate-mode", choices=MODES, help="overrides --mode for candidates "
                    "(a mode differing from the query mode needs a model with spaces_aligned)")
     p.add_argument("--data-root", help="root of the task data (default: the registry's folder)")
     p.add_argument("--only", nargs="+", metavar="TASK", help="evaluate only these tasks")

@@ -9,10 +9,11 @@ HELP = "embed a corpus JSONL into a new FAISS index (resumes if killed)"
 
 
 def add_arguments(p):
+    from umer1.engine.params import MODES
     add_model_arguments(p)
     add_corpus_arguments(p)
     p.add_argument("--out", required=True, help="index directory to create")
-    p.add_argument("--mode", choices=["disc", "gen"], default="disc")
+    p.add_argument("--mode", choices=MODES, default="disc")
     p.add_argument("--kind", default="flat",
                    help="flat = exact; fp16 / sq8 = flat with 2 / 1 bytes per dimension "
                         "(exact-ish); ivf, ivfpq, opq (compressed) and hnsw = approximate, for "

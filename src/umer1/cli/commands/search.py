@@ -9,12 +9,13 @@ HELP = "search a FAISS index with a text and/or image query"
 
 
 def add_arguments(p):
+    from umer1.engine.params import MODES
     p.add_argument("index", help="index directory")
     add_model_arguments(p, required=False)
     p.add_argument("--text", default="", help="query text (include any task instruction)")
     p.add_argument("--image", action="append", default=[], help="query image path (repeatable)")
     p.add_argument("-k", type=int, default=10, help="results to return")
-    p.add_argument("--mode", choices=["disc", "gen"], default=None,
+    p.add_argument("--mode", choices=MODES, default=None,
                    help="query mode (default: the index's mode)")
     p.add_argument("--nprobe", type=int, default=None, help="IVF lists to search")
     p.add_argument("--ef-search", type=int, default=None, help="HNSW search breadth")
