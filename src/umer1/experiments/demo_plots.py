@@ -1,29 +1,17 @@
-"""The demo report's plots (matplotlib, drawn from the run's own files and scores)."""
+"""The demo report's plots, drawn from the run's own files and scores (through `umer1.utils.plots`)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from umer1.utils.files import atomic_path
-
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+from umer1.utils.plots import pyplot as _plt
+from umer1.utils.plots import read_metrics, save_png
 
 
 def _save(fig, path: Path) -> str:
-    plt = _plt()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
-    return path.name
+    return save_png(fig, path, dpi=90).name
 
 
 def _rows(path: str | None) -> list[dict]:
-    from umer1.utils.plots import read_metrics
     return read_metrics(path) if path and Path(path).is_file() else []
 
 

@@ -29,10 +29,7 @@ def plot_metrics(metrics_path: str | Path, out_path: str | Path, keys: Sequence[
     `panels=True`: one small panel per series. Series absent from every row are skipped;
     returns None (and writes nothing) when none is present.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     rows = read_metrics(metrics_path)
     series = {k: [(r["step"], r[k]) for r in rows if r.get(k) is not None] for k in keys}
     series = {k: pts for k, pts in series.items() if pts}
@@ -57,12 +54,7 @@ def plot_metrics(metrics_path: str | Path, out_path: str | Path, keys: Sequence[
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    out_path = Path(out_path)
-    with atomic_path(out_path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100 if not panels else 80)
-    plt.close(fig)
-    return out_path
+    return save_png(fig, out_path, dpi=100 if not panels else 80)
 
 
 def pyplot():
@@ -73,19 +65,28 @@ def pyplot():
     return plt
 
 
-@contextmanager
-def png(path: str | Path, figsize: tuple[float, float], dpi: int = 100) -> Iterator:
-    """`with png(path, (w, h)) as (fig, ax): ...` draws one axes and writes the PNG atomically
-    when the block ends without an error."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=figsize)
+def save_png(fig, path: str | Path, dpi: int = 100) -> Path:
+    """Lay out `fig`, write it atomically as a PNG, and close it."""
     try:
-        yield fig, ax
         fig.tight_layout()
         with atomic_path(Path(path)) as tmp:
             fig.savefig(tmp, format="png", dpi=dpi)
     finally:
-        plt.close(fig)
+        pyplot().close(fig)
+    return Path(path)
+
+
+@contextmanager
+def png(path: str | Path, figsize: tuple[float, float], dpi: int = 100) -> Iterator:
+    """`with png(path, (w, h)) as (fig, ax): ...` draws one axes and writes the PNG atomically
+    when the block ends without an error."""
+    fig, ax = pyplot().subplots(figsize=figsize)
+    try:
+        yield fig, ax
+    except BaseException:
+        pyplot().close(fig)
+        raise
+    save_png(fig, path, dpi)
 
 
 def bars_against_chance(ax, names: Sequence[str], values: Sequence[float],
