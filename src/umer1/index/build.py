@@ -17,7 +17,6 @@ Work folder (inside the index directory; on a filesystem every machine sees):
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -29,8 +28,9 @@ from umer1.engine.params import EmbedSpec, Mode
 from umer1.index import kinds
 from umer1.store import NonFiniteEmbedding
 from umer1.utils.errors import InputError
-from umer1.utils.files import atomic_path, write_json
+from umer1.utils.files import atomic_path, file_sha256, write_json
 from umer1.utils.progress import progress
+from umer1.utils.processes import ProcessView
 
 WORK_DIR = ".pending"
 STATE = "state.json"
@@ -50,15 +50,7 @@ class Part:
     rank: int
 
 
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-class PartedBuild:
+class PartedBuild(ProcessView):
     """The parts of one build (or add) and the processes sharing them."""
 
     def __init__(self, work: str | Path, corpus_path: str | Path, rows: int, part_size: int,
@@ -72,27 +64,11 @@ class PartedBuild:
                        "embed": spec.key_info()}
 
     @property
-    def world(self) -> int:
-        return self.state.num_processes if self.state is not None else 1
-
-    @property
-    def rank(self) -> int:
-        return self.state.process_index if self.state is not None else 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
     def num_parts(self) -> int:
         return -(-self.rows // self.part_size)
 
     def bounds(self, p: int) -> tuple[int, int]:
         return p * self.part_size, min(self.rows, (p + 1) * self.part_size)
-
-    def barrier(self) -> None:
-        if self.world > 1:
-            self.state.wait_for_everyone()
 
     def prepare(self) -> None:
         """Refuse to resume another build; clear a killed writer's temporary part; record."""

@@ -26,6 +26,7 @@ from umer1.store.cache import EmbeddingCache, cache_key
 from umer1.store.content import content_key
 from umer1.utils.errors import InputError
 from umer1.utils.progress import progress
+from umer1.utils.processes import ProcessView
 
 
 class NonFiniteEmbedding(InputError):
@@ -38,7 +39,7 @@ class NonFiniteEmbedding(InputError):
         self.index = index
 
 
-class Embedder:
+class Embedder(ProcessView):
     """`embed(items, spec)`: (embeddings, found flags) in the order of `items`, cached."""
 
     def __init__(self, model, cache_dir: str | Path, *, batch_size: int = 8, flush_every: int = 64,
@@ -53,18 +54,6 @@ class Embedder:
         self.embedded = 0
         self._caches: dict[str, EmbeddingCache] = {}   # by cache_key: specs differing only
         # in what their mode ignores (disc with any GenParams) share one cache
-
-    @property
-    def world(self) -> int:
-        return self.state.num_processes if self.state is not None else 1
-
-    @property
-    def rank(self) -> int:
-        return self.state.process_index if self.state is not None else 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
 
     def cache(self, spec: EmbedSpec) -> EmbeddingCache:
         key = cache_key(self.fingerprint, spec)

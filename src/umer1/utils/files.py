@@ -85,3 +85,16 @@ def write_jsonl(path: str | Path, rows: Iterable[dict]) -> None:
     with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes (to tell whether a resumed job reads the same data)."""
+    import hashlib
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    return h.hexdigest()

@@ -11,7 +11,6 @@ Every check happens on every process before any process writes (`RunFolder.__ini
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 from umer1.train.base.checkpoint import (CHECKPOINTS, TRAINER_STATE, clean_partial,
                                          latest_checkpoint)
 from umer1.utils.errors import InputError
+from umer1.utils.files import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +30,6 @@ RUN_FILES = (RUN_INFO, "config.yaml", "metrics.jsonl", "summary.json", CHECKPOIN
 
 def holds_run(folder: Path) -> bool:
     return any((folder / name).exists() for name in RUN_FILES)
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
-    return h.hexdigest()
 
 
 class RunFolder:
