@@ -136,9 +136,9 @@ def test_evaluate_gen_mode_through_the_embedding_cache(tiny_model, tmp_path):
     # 2 queries + 3 documents + 3 labels + 4 images, embedded once per content: the 40 px blue
     # square is both a document and a zero-shot image, so 11
     assert enc.embedder.embedded == 11
-    texts = enc.embedder.texts([enc_input for enc_input in _label_inputs()], enc.spec)
+    texts = enc.embedder.texts(_label_inputs(), enc.spec)
     assert all(isinstance(t, str) for t in texts)   # the gen reasoning is kept with the vectors
-    again, result2 = _run(enc, tmp_path, tasks, overwrite_strategy="always")
+    _, result2 = _run(enc, tmp_path, tasks, overwrite_strategy="always")
     assert enc.embedder.embedded == 11               # a rerun is served from the cache
     assert [r.get_score() for r in result2.task_results] == [r.get_score() for r in result.task_results]
 
