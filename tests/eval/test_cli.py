@@ -1,10 +1,12 @@
 """`umer1 eval` end to end on a tiny checkpoint, one and two processes."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
+from huggingface_hub import ModelCard
 
 from umer1.cli import main
 
@@ -36,6 +38,12 @@ def test_eval_writes_every_output(tiny_model_dir, data_root, tmp_path, capsys):
     assert summary["overall"] == pytest.approx(sum(mains.values()) / 4)
     assert summary["modality"]["image"] == pytest.approx((mains["TinyCls"] + mains["TinyPairs"]) / 2)
     assert json.loads((out / "run_config.json").read_text())["options"]["max_queries"] == 3
+    # the scores go into a copy of the model's card, as a hub's model-index
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    assert main(["card", str(model), "--eval", str(out)]) == 0
+    scores = {r.metric_name: r.metric_value for r in ModelCard.load(model / "README.md").data.eval_results}
+    assert scores["disc overall"] == pytest.approx(100 * summary["overall"], abs=0.01)
 
 
 def test_cross_mode_is_refused_with_a_reason(tiny_model_dir, data_root, tmp_path, capsys):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from huggingface_hub import ModelCard
 
 from umer1.cli import main as cli_main
 from umer1.utils.config import load_config
@@ -20,6 +21,7 @@ from umer1.engine.tiny import make_tiny_model
 from umer1.train.sft import SFTConfig, run
 from umer1.train.sft.collate import SFTCollator
 from umer1.utils.errors import InputError
+from umer1.utils.files import file_sha256
 from umer1.utils.plots import read_metrics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,6 +109,8 @@ def test_resume_equals_uninterrupted_run(setup):
     args = ["train.steps=6", "train.save_every=3", "train.keep_last=5"]
     run(config(setup, "full", *args))
     root = setup[0]
+    card = ModelCard.load(root / "full" / "checkpoints" / "step-00000003" / "model" / "README.md")
+    assert card.data.to_dict()["umer1"]["step"] == 3     # a checkpoint's card says which step
     # a run "killed" right after its step-3 checkpoint: only that checkpoint survives
     shutil.copytree(root / "full", root / "killed")
     for p in (root / "killed" / "checkpoints").iterdir():
@@ -147,6 +151,13 @@ def test_training_lowers_every_loss_term(setup):
     assert resolved["effective_contrastive_batch"] == 4 and resolved["base_model"] == str(setup[1])
     assert (out / "config.yaml").is_file() and (out / "final" / "umer1.json").is_file()
     assert UMEModel.from_pretrained(out / "final").encode(["x"], mode="disc").shape == (1, 64)
+    # every saved model carries its card: stage, base, steps, the data's hash, the config used
+    card = ModelCard.load(out / "final" / "README.md")
+    recorded = card.data.to_dict()["umer1"]
+    assert recorded["stage"] == "sft" and recorded["step"] == 50 and recorded["total_steps"] == 50
+    assert recorded["base_model"] == str(setup[1])
+    assert recorded["data"] == {str(setup[2]): file_sha256(setup[2])}
+    assert "## Configuration" in card.text and "train_file:" in card.text
 
 
 def test_cli_rejects_bad_config_and_data(setup, tmp_path, capsys):

@@ -12,6 +12,7 @@ import torch
 from transformers import GenerationConfig
 
 from umer1.engine.backbones import get_backbone
+from umer1.engine.card import Provenance, write_card
 from umer1.engine.settings import EmbeddingSettings
 from umer1.engine.vocab import QWEN2_VL_SPECIAL_TOKENS, build_tokenizer
 from umer1.engine.tokens import add_embedding_tokens, init_embedding_rows
@@ -100,4 +101,8 @@ def make_tiny_model(out_dir: str | Path, *, backbone: str = "qwen2_vl", tokenize
     model.save_pretrained(out)
     build_processor(bb, tok, settings).save_pretrained(out)
     settings.save(out)
+    write_card(out, Provenance(stage="tiny-model", options={
+        "backbone": backbone, "tokenizer": tokenizer, "seed": seed, "hidden_size": hidden_size,
+        "num_layers": num_layers, "num_heads": num_heads, "num_kv_heads": num_kv_heads,
+        "vision_depth": vision_depth, "vision_dim": vision_dim}))
     return out

@@ -2,7 +2,8 @@
 
 A checkpoint is one directory `RUN/checkpoints/step-00000100/` holding
 - `model/`: the trained model in the usual layout (transformers or PEFT adapter), the processor,
-  `umer1.json` and the resolved `config.yaml`: loadable with `UMEModel.from_pretrained`;
+  `umer1.json`, the resolved `config.yaml` and the model card (`README.md`): loadable with
+  `UMEModel.from_pretrained`, shareable on a model hub as it is;
 - `state/`: accelerate's `save_state` (model, optimizer, scheduler, every process's RNG
   states; sharded correctly under DeepSpeed / FSDP);
 - `trainer_state.json`: the step, the data position and anything else the trainer needs.
@@ -19,6 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from umer1.engine.card import Provenance, write_card
 from umer1.utils.config import save_resolved
 
 log = logging.getLogger(__name__)
@@ -44,8 +46,9 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return dirs[-1] if dirs else None
 
 
-def save_model_dir(accelerator, wrapped, processor, settings, config, out_dir: Path) -> None:
-    """The HF-layout model (+ processor, umer1.json, config.yaml) of a prepared module.
+def save_model_dir(accelerator, wrapped, processor, settings, config, out_dir: Path,
+                   provenance: Provenance | None = None) -> None:
+    """The HF-layout model (+ processor, umer1.json, config.yaml, card) of a prepared module.
 
     `wrapped` is what `accelerator.prepare` returned for a module whose `.model` attribute is
     the transformers / PEFT model (e.g. `umer1.engine.forward.TeacherForced`). All processes must call
@@ -62,11 +65,13 @@ def save_model_dir(accelerator, wrapped, processor, settings, config, out_dir: P
         settings.save(out_dir)
         if config is not None:
             save_resolved(config, out_dir)
+        write_card(out_dir, provenance or Provenance())   # last: it reads the files above
     accelerator.wait_for_everyone()
 
 
 def save_checkpoint(accelerator, run_dir: str | Path, step: int, *, wrapped, processor, settings,
-                    config: Any, trainer_state: dict, keep_last: int = 2) -> Path:
+                    config: Any, trainer_state: dict, keep_last: int = 2,
+                    provenance: Provenance | None = None) -> Path:
     """Write checkpoint `step` atomically (every process must call this)."""
     root = Path(run_dir) / CHECKPOINTS
     final = root / f"{PREFIX}{step:08d}"
@@ -75,7 +80,7 @@ def save_checkpoint(accelerator, run_dir: str | Path, step: int, *, wrapped, pro
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     accelerator.wait_for_everyone()
-    save_model_dir(accelerator, wrapped, processor, settings, config, tmp / "model")
+    save_model_dir(accelerator, wrapped, processor, settings, config, tmp / "model", provenance)
     accelerator.save_state(str(tmp / "state"), safe_serialization=False)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:

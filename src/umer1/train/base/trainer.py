@@ -20,6 +20,7 @@ import logging
 import time
 from pathlib import Path
 
+from umer1.engine.card import Provenance
 from umer1.train.base.checkpoint import load_checkpoint, save_checkpoint, save_model_dir
 from umer1.train.base.metrics import MetricsLog
 from umer1.train.base.model import trainable_parameters
@@ -116,7 +117,13 @@ class Trainer:
     def save_checkpoint(self) -> None:
         save_checkpoint(self.acc, self.out, self.step, wrapped=self.wrapped,
                         processor=self.ume.processor, settings=self.ume.settings, config=self.cfg,
-                        trainer_state=self.trainer_state(), keep_last=self.cfg.train.keep_last)
+                        trainer_state=self.trainer_state(), keep_last=self.cfg.train.keep_last,
+                        provenance=self.provenance())
+
+    def provenance(self) -> Provenance:
+        """What the model card records about a model this run saves now."""
+        return Provenance(stage=self.stage, base_model=self.cfg.model.base, step=self.step,
+                          total_steps=self.total_steps, data=self.folder.data_sha256)
 
     # ----- the loop ---------------------------------------------------------------------------
     def fit(self) -> dict:
@@ -156,7 +163,8 @@ class Trainer:
                 self.save_checkpoint()
         bar.close()
         self.save_checkpoint()
-        save_model_dir(acc, self.wrapped, self.ume.processor, self.ume.settings, cfg, out / "final")
+        save_model_dir(acc, self.wrapped, self.ume.processor, self.ume.settings, cfg, out / "final",
+                       self.provenance())
         if cfg.train.trackers:
             acc.end_training()
         summary = {"steps": self.step, "output_dir": str(out), "final_model": str(out / "final"),
