@@ -69,3 +69,14 @@ def test_bad_folders_are_one_line_errors(model_dir, tmp_path, capsys):
     with pytest.raises(InputError, match="not an `umer1 eval` output folder"):
         write_card(model_dir, eval_dir=tmp_path / "empty")
     assert ModelCard.load(model_dir / "README.md").data.to_dict()["umer1"]["stage"] == "tiny-model"
+
+
+def test_an_adapter_folder_is_carded_as_peft(model_dir, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForImageTextToText
+    base = AutoModelForImageTextToText.from_pretrained(model_dir)
+    adapter = tmp_path / "adapter"
+    get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj"])).save_pretrained(adapter)
+    write_card(adapter, Provenance(stage="sft", base_model=str(model_dir), step=1))
+    card = ModelCard.load(adapter / "README.md")
+    assert card.data.library_name == "peft" and "| format | PEFT adapter |" in card.text

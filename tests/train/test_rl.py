@@ -243,6 +243,9 @@ def test_cli_run_resume_equals_uninterrupted_run(primed_dir, tmp_path, capsys):
     assert json.loads((killed / "run.json").read_text())["resumed_from"].endswith("step-00000001")
     from umer1 import UMEModel
     UMEModel.from_pretrained(full / "final")
+    from huggingface_hub import ModelCard
+    recorded = ModelCard.load(killed / "final" / "README.md").data.to_dict()["umer1"]
+    assert (recorded["stage"], recorded["step"], recorded["base_model"]) == ("rl", 3, str(primed_dir))
 
 
 @pytest.mark.parametrize("key, value", [("train.steps", 0), ("optim.lr", float("nan")),

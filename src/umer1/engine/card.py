@@ -153,7 +153,8 @@ def render_card(model_dir: str | Path, provenance: Provenance, *, name: str | No
             "## Provenance", "",
             *_table([("stage", provenance.stage), ("base model", f"`{base}`" if base else "-"),
                      ("steps", step or "-"),
-                     ("backbone", f"{facts['architecture']} ({facts['model_type']})"),
+                     ("backbone", f"{facts['architecture']} ({facts['model_type']})"
+                      if facts["architecture"] else "the base model's"),
                      ("format", "PEFT adapter" if facts["peft"] else "full weights"),
                      ("written by", f"umer1 {_umer1_version()}")]), ""]
     if provenance.data:
