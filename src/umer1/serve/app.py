@@ -24,7 +24,9 @@ from umer1.serve.body import read_json
 from umer1.serve.encode import make_encode_fn
 from umer1.serve.errors import APIError, error_response
 from umer1.serve.limits import ServeLimits
+from umer1.serve.media import MediaDir
 from umer1.serve.request import EmbeddingRequest, parse_request
+from umer1.serve.search import SearchBackend, add_search_routes
 from umer1.serve.text import TokenCounter
 from umer1.utils.errors import InputError
 
@@ -42,6 +44,7 @@ class ServeConfig:
     max_batch_tokens: int = 32_768       # text tokens per model call (at least one input)
     max_wait_s: float = 0.005
     limits: ServeLimits = field(default_factory=ServeLimits)
+    search_media: str | None = None      # the search page's thumbnails come from here only
 
     def __post_init__(self):
         self.default_mode = parse_mode(self.default_mode, "default_mode")
@@ -58,8 +61,11 @@ def format_embeddings(emb: np.ndarray, req: EmbeddingRequest) -> list:
     return emb.tolist()
 
 
-def create_app(model, config: ServeConfig, *, encode_fn=None) -> FastAPI:
+def create_app(model, config: ServeConfig, *, encode_fn=None,
+               search: SearchBackend | None = None) -> FastAPI:
+    """`search`: the search page's backend (`umer1.integrations.search_page`); None: no page."""
     limits = config.limits
+    media = MediaDir(config.search_media) if config.search_media is not None else None
     names = {config.model_name}
     counter = TokenCounter(model.processor.tokenizer)
     batcher = DynamicBatcher(
@@ -152,6 +158,9 @@ def create_app(model, config: ServeConfig, *, encode_fn=None) -> FastAPI:
                          for i, e in enumerate(data)],
                 "usage": {"prompt_tokens": n, "total_tokens": n}}
 
+    add_search_routes(app, backend=search, media=media, batcher=batcher, limits=limits,
+                      counter=counter, check_key=check_key,
+                      wait=lambda request, fut: _result(request, fut, limits.request_timeout_s))
     return app
 
 

@@ -11,7 +11,9 @@ through a queue, one per mode. The worker:
 - drops the queued inputs of a cancelled request (the client timed out or went away) and tells
   `encode_fn`, through `should_stop`, when every request of the running batch is cancelled.
 If a merged call fails, each request's slice is retried alone, so an error reaches only the
-request that caused it.
+request that caused it. Other model work (the search page's query: an embedding plus its
+reasoning and an index search) comes as a call (`submit_call`) that the same worker runs
+between batches, taking turns with them, so the model never runs on two threads.
 """
 from __future__ import annotations
 
@@ -85,6 +87,8 @@ class DynamicBatcher:
         self.stats = BatchStats()
         self._queues: dict[Mode, deque[_Job]] = {m: deque() for m in Mode}
         self._queued = 0
+        self._calls: deque[tuple[Callable[[], object], Future]] = deque()
+        self._call_turn = True      # a waiting call runs before the next batch when True
         self._last: Mode | None = None
         self._cv = threading.Condition()
         self._closed = False
@@ -118,6 +122,19 @@ class DynamicBatcher:
             self._cv.notify()
         return fut
 
+    def submit_call(self, fn: Callable[[], object]) -> Future:
+        """A Future of `fn()`, run by the model worker between batches (calls and batches take
+        turns). Cancelled before it starts, it never runs."""
+        fut: Future = Future()
+        with self._cv:
+            if self._closed:
+                raise RuntimeError("the batcher is closed")
+            if self._queued + len(self._calls) >= self.max_queued_inputs:
+                raise Overloaded(f"{self._queued} inputs are already queued")
+            self._calls.append((fn, fut))
+            self._cv.notify()
+        return fut
+
     @property
     def queued_inputs(self) -> int:
         return self._queued
@@ -136,17 +153,26 @@ class DynamicBatcher:
             taken = self._take()
             if taken is None:
                 return
-            self._run(*taken)
+            if isinstance(taken[0], Future):
+                self._call(*taken)
+            else:
+                self._run(*taken)
 
-    def _take(self) -> tuple[Mode, list[_Slice]] | None:
+    def _take(self):
+        """(mode, slices) of the next batch, (future, fn) of the next call, or None: closed."""
         with self._cv:
             while True:
                 ready = [m for m in Mode if self._prune(m)]
+                if self._calls and (self._call_turn or not ready):
+                    self._call_turn = False
+                    fn, fut = self._calls.popleft()
+                    return fut, fn
                 if ready:
                     break
                 if self._closed:
                     return None
                 self._cv.wait()
+            self._call_turn = True
             # The other mode first when both wait: no mode holds the worker two batches running.
             mode = next((m for m in ready if m is not self._last), ready[0])
             self._last = mode
@@ -216,6 +242,15 @@ class DynamicBatcher:
             if s.job.done == len(s.job.items) and s.job.future.set_running_or_notify_cancel():
                 s.job.future.set_result(np.concatenate(s.job.parts))
                 self.stats.requests += 1
+
+    @staticmethod
+    def _call(fut: Future, fn: Callable[[], object]) -> None:
+        if not fut.set_running_or_notify_cancel():    # cancelled while it waited
+            return
+        try:
+            fut.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - the failure belongs to its caller
+            fut.set_exception(exc)
 
     def _fail(self, job: _Job, exc: BaseException) -> None:
         with self._cv:

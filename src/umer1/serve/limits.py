@@ -36,6 +36,7 @@ class ServeLimits:
     max_queued_inputs: int = 4096                # beyond this the server answers 503
     allow_remote_images: bool = False            # http(s) image URLs are fetched only if True
     remote_timeout_s: float = 10.0
+    max_search_k: int = 100                      # the search page: hits per index
 
     def __post_init__(self):
         for f in fields(self):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from umer1.engine.params import Mode
 from umer1.serve.app import ServeConfig, create_app
 from umer1.serve.limits import SERVE_MAX_NEW_TOKENS, ServeLimits
+from umer1.serve.media import MediaDir
 from umer1.utils.errors import InputError
 
 log = logging.getLogger("umer1.serve")
@@ -40,12 +41,15 @@ class ServeOptions:
     device: str | None = None
     attn_implementation: str | None = None
     adapter: str | None = None
+    search_media: str | None = None    # the search page's thumbnail folder
 
     def config(self) -> ServeConfig:
         """The app's config; an InputError naming the option for a bad value."""
         for name in ("max_batch_size", "max_gen_batch_size"):
             if getattr(self, name) < 1:
                 raise InputError("must be at least 1", field=_option(name))
+        if self.search_media is not None:
+            MediaDir(self.search_media)     # an InputError now, not after the model loads
         try:
             limits = ServeLimits(max_inputs_per_request=self.max_inputs,
                                  max_text_tokens=self.max_text_tokens,
@@ -59,7 +63,8 @@ class ServeOptions:
         return ServeConfig(model_name=self.served_model_name or self.model, default_mode=self.mode,
                            api_key=self.api_key, max_batch_size=self.max_batch_size,
                            max_gen_batch_size=self.max_gen_batch_size,
-                           max_wait_s=self.max_wait_ms / 1000, limits=limits)
+                           max_wait_s=self.max_wait_ms / 1000, limits=limits,
+                           search_media=self.search_media)
 
 
 # ServeLimits field -> the ServeOptions field that sets it, where the names differ
@@ -70,8 +75,9 @@ def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def run_server(options: ServeOptions) -> int:
-    """Check the options, load the model, serve until interrupted."""
+def run_server(options: ServeOptions, search=None) -> int:
+    """Check the options, load the model, serve until interrupted. `search(model)`, if given,
+    returns the search page's backend for the loaded model (`umer1.serve.search`)."""
     from umer1.engine.model import UMEModel
 
     config = options.config()   # before the model loads: a bad option costs nothing
@@ -81,9 +87,12 @@ def run_server(options: ServeOptions) -> int:
     model = UMEModel.from_pretrained(options.model, dtype=options.dtype, device=options.device,
                                      attn_implementation=options.attn_implementation,
                                      adapter=options.adapter)
+    backend = search(model) if search is not None else None
     log.info("serving %s (%s mode by default) on http://%s:%d/v1", config.model_name,
              config.default_mode, options.host, options.port)
-    serve_forever(create_app(model, config), options.host, options.port)
+    if backend is not None:
+        log.info("search page on http://%s:%d/search", options.host, options.port)
+    serve_forever(create_app(model, config, search=backend), options.host, options.port)
     return 0
 
 

@@ -36,6 +36,12 @@ def add_arguments(p):
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ...")
     p.add_argument("--attn-implementation", default=None)
     p.add_argument("--adapter", default=None, help="PEFT adapter directory")
+    p.add_argument("--search-index", action="append", default=[], metavar="DIR",
+                   help="serve a search page at /search over this index (repeatable: at most "
+                        "one disc and one gen index, built with this model)")
+    p.add_argument("--search-media", default=None, metavar="DIR",
+                   help="the search page shows thumbnails of corpus images inside this folder "
+                        "(the one the corpus image paths are relative to) and of no other file")
 
 
 def run(args) -> int:
@@ -46,4 +52,13 @@ def run(args) -> int:
 
     given = {f.name: getattr(args, f.name) for f in fields(ServeOptions) if hasattr(args, f.name)}
     api_key = secret_from_env(args.api_key_env) if args.api_key_env else None
-    return run_server(ServeOptions(**given, api_key=api_key))
+    options = ServeOptions(**given, api_key=api_key)
+    if not args.search_index:
+        if args.search_media is not None:
+            from umer1.utils.errors import InputError
+            raise InputError("needs --search-index", field="--search-media")
+        return run_server(options)
+    from umer1.integrations.search_page import IndexSearch
+    options.config()     # bad options before the indexes are read
+    page = IndexSearch.open(args.search_index, max_new_tokens=options.max_new_tokens)
+    return run_server(options, search=page.bind)
