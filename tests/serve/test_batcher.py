@@ -53,3 +53,32 @@ def test_overload_and_cancel(batcher):
     batcher.start()
     assert first.result(timeout=30).shape == (15, 64)
     assert batcher.stats.inputs == 15
+
+
+def test_calls_take_turns_with_batches_on_the_worker(batcher):
+    import threading
+    threads, order = set(), []
+
+    def call(name, fail=False):
+        def fn():
+            threads.add(threading.current_thread().name)
+            order.append(name)
+            if fail:
+                raise InputError("bad query", field="text")
+            return name
+        return fn
+
+    first = batcher.submit([EmbedInput(text="a")], "disc")
+    calls = [batcher.submit_call(call("c1")), batcher.submit_call(call("c2", fail=True))]
+    skipped = batcher.submit_call(call("never"))
+    assert skipped.cancel()                      # cancelled before its turn: never runs
+    second = batcher.submit([EmbedInput(text="b")], "gen")
+    batcher.start()
+    assert calls[0].result(timeout=30) == "c1"
+    with pytest.raises(InputError, match="bad query"):   # its own failure, the worker lives on
+        calls[1].result(timeout=30)
+    assert first.result(timeout=30).shape == second.result(timeout=30).shape == (1, 64)
+    assert order == ["c1", "c2"] and threads == {"umer1-model-worker"}
+    batcher.close()
+    with pytest.raises(RuntimeError):
+        batcher.submit_call(call("late"))

@@ -105,6 +105,12 @@ async function thumbnail(url) {
   return img;
 }
 
+// Reasoning as written, less its blank runs (a model can emit many newlines in a row).
+function tidy(text) {
+  const t = String(text).replace(/\n\s*\n\s*\n[\s]*/g, "\n\n").trim();
+  return t || "(empty)";
+}
+
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -125,7 +131,7 @@ async function renderHit(hit) {
   if (hit.reasoning) {
     const d = el("details", "hit-reasoning");
     d.appendChild(el("summary", null, "reasoning"));
-    d.appendChild(el("p", null, hit.reasoning));
+    d.appendChild(el("p", null, tidy(hit.reasoning)));
     body.appendChild(d);
   }
   li.appendChild(body);
@@ -147,7 +153,7 @@ async function render(results) {
   }
   const gen = results.gen;
   $("gen-reasoning").hidden = !(gen && gen.reasoning !== null && gen.reasoning !== undefined);
-  $("gen-reasoning-text").textContent = gen && gen.reasoning ? gen.reasoning : "(empty)";
+  $("gen-reasoning-text").textContent = gen && gen.reasoning ? tidy(gen.reasoning) : "(empty)";
 }
 
 async function search(event) {

@@ -1,0 +1,97 @@
+"""Take a screenshot of the search page (`umer1 serve --search-index ...`) in headless Chromium.
+
+    python scripts/search_page_screenshot.py                       # a tiny random model
+    python scripts/search_page_screenshot.py --model runs/demo/rl/final \\
+        --corpus corpus.jsonl --query "..." --out docs/images/search_page.png
+
+Without --model it builds the tiny random model and the small corpus of the browser test
+(tests/serve/search_util.py), so its reasoning is noise; with a trained model and its corpus the
+page shows what that model writes. The indexes (disc and gen) are built in a temporary folder,
+the server runs on a free loopback port, and the page is driven like a user would.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.serve.cdp import Browser, find_chromium  # noqa: E402
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument("--model", default=None, help="model directory (default: a tiny random one)")
+    p.add_argument("--corpus", default=None, help="corpus.jsonl (image paths relative to it)")
+    p.add_argument("--query", default="a dog running on a beach")
+    p.add_argument("--top-k", type=int, default=4)
+    p.add_argument("--max-new-tokens", type=int, default=48)
+    p.add_argument("--out", default=str(ROOT / "docs/images/search_page.png"))
+    p.add_argument("--width", type=int, default=1280)
+    args = p.parse_args(argv)
+    chromium = find_chromium()
+    if chromium is None:
+        sys.exit("no Chromium: apt-get install chromium")
+
+    from umer1 import UMEModel
+    from umer1.engine.params import GenParams
+    from umer1.index import add_corpus
+    from umer1.integrations.search_page import IndexSearch
+    from umer1.serve import BackgroundServer, ServeConfig, ServeLimits, create_app
+
+    work = Path(tempfile.mkdtemp(prefix="umer1-shot-"))
+    try:
+        if args.model is None:
+            from umer1.engine.tiny import make_tiny_model
+            from tests.serve.search_util import write_corpus
+            model_dir = make_tiny_model(work / "model", seed=0)
+            corpus = write_corpus(work / "corpus")
+        else:
+            if args.corpus is None:
+                sys.exit("--model needs --corpus")
+            model_dir, corpus = Path(args.model), Path(args.corpus)
+        model = UMEModel.from_pretrained(model_dir)
+        gen = GenParams(max_new_tokens=args.max_new_tokens)
+        dirs = []
+        for mode in ("disc", "gen"):
+            out = work / f"index_{mode}"
+            add_corpus(out, model, corpus, mode=mode, gen=gen, create=True, show_progress=False)
+            dirs.append(out)
+        limits = ServeLimits(max_new_tokens=args.max_new_tokens)
+        config = ServeConfig(model_name=str(model_dir), limits=limits,
+                             search_media=str(corpus.parent))
+        backend = IndexSearch.open(dirs, max_new_tokens=args.max_new_tokens).bind(model)
+        server = BackgroundServer(create_app(model, config, search=backend)).start()
+        try:
+            with Browser(chromium, width=args.width) as b:
+                b.goto(server.url + "/search")
+                b.wait_for("document.body.dataset.state === 'idle'")
+                b.eval(f"document.getElementById('query-text').value = {json.dumps(args.query)};"
+                       f"document.getElementById('top-k').value = {args.top_k};"
+                       "document.getElementById('search-button').click()")
+                state = b.wait_for("['done', 'error'].includes(document.body.dataset.state) && "
+                                   "document.body.dataset.state", timeout=300)
+                if state != "done":
+                    sys.exit("the search failed: " + b.eval("document.getElementById('error')"
+                                                            ".textContent"))
+                # Open the first gen hit's reasoning so the picture shows it.
+                b.eval("const d = document.querySelector('#col-gen .hit-reasoning');"
+                       "if (d) d.open = true;")
+                height = b.eval("Math.ceil(document.documentElement.scrollHeight)")
+                Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+                b.screenshot(args.out, width=args.width, height=int(height))
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
