@@ -4,17 +4,12 @@ bad uploads. Skips only where no Chromium is installed (`.ci/run` installs Debia
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 
-import httpx
 import pytest
 
 from tests.serve.cdp import Browser, find_chromium
 from tests.serve.search_util import build_indexes
-from tests.serve.util import GEN_TOKENS, color_image
+from tests.serve.util import GEN_TOKENS, cli_server, color_image
 
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine "
@@ -24,45 +19,16 @@ MAX_IMAGE_BYTES = 20_000
 TOP_K = 4
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_model_dir, tiny_model):
     folder = tmp_path_factory.mktemp("page_corpus")
     disc, gen = build_indexes(tiny_model, folder)
-    port = _free_port()
-    env = {**os.environ, "UMER1_PAGE_KEY": KEY}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "umer1.cli", "serve", "--model", str(tiny_model_dir),
-         "--port", str(port), "--api-key-env", "UMER1_PAGE_KEY",
-         "--search-index", str(disc), "--search-index", str(gen), "--search-media", str(folder),
-         "--max-new-tokens", str(GEN_TOKENS), "--max-image-bytes", str(MAX_IMAGE_BYTES)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+    with cli_server(["--model", str(tiny_model_dir), "--api-key-env", "UMER1_PAGE_KEY",
+                     "--search-index", str(disc), "--search-index", str(gen),
+                     "--search-media", str(folder), "--max-new-tokens", str(GEN_TOKENS),
+                     "--max-image-bytes", str(MAX_IMAGE_BYTES)],
+                    env={"UMER1_PAGE_KEY": KEY}) as url:
         yield url, folder
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -1,54 +1,22 @@
 """`umer1 serve` as a user runs it: a subprocess on loopback, stopped at the end."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-
 import httpx
 
 from umer1.cli import main
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.serve.util import cli_server
 
 
 def test_serve_command(tiny_model_dir):
-    port = _free_port()
-    env = {**os.environ, "UMER1_TEST_KEY": "k1"}
-    proc = subprocess.Popen([sys.executable, "-m", "umer1.cli", "serve", "--model",
-                             str(tiny_model_dir), "--port", str(port), "--served-model-name", "m",
-                             "--api-key-env", "UMER1_TEST_KEY", "--max-inputs", "2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+    with cli_server(["--model", str(tiny_model_dir), "--served-model-name", "m",
+                     "--api-key-env", "UMER1_TEST_KEY", "--max-inputs", "2"],
+                    env={"UMER1_TEST_KEY": "k1"}) as url:
         auth = {"Authorization": "Bearer k1"}
         r = httpx.post(url + "/v1/embeddings", json={"model": "m", "input": ["a", "b"]}, headers=auth)
         assert r.status_code == 200 and len(r.json()["data"]) == 2
         r = httpx.post(url + "/v1/embeddings", json={"input": ["a", "b", "c"]}, headers=auth)
         assert r.status_code == 400 and r.json()["error"]["code"] == "too_many_inputs"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_missing_key_variable_is_a_one_line_error(tiny_model_dir, capsys, monkeypatch):

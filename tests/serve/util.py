@@ -2,8 +2,17 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 from dataclasses import dataclass
+
+import httpx
 
 from PIL import Image
 
@@ -43,3 +52,43 @@ def color_image(seed: int, size=(40, 30)) -> Image.Image:
     import numpy as np
     rng = np.random.default_rng(seed)
     return Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def cli_server(args: list[str], *, env: dict | None = None, start_timeout: float = 90.0):
+    """`umer1 serve ARGS --port <free>` as a user starts it (a subprocess on loopback), waited
+    for on /health and always stopped; yields its base URL."""
+    port = free_port()
+    log = tempfile.TemporaryFile()        # its stderr: a file, so a chatty server never blocks
+    proc = subprocess.Popen([sys.executable, "-m", "umer1.cli", "serve", *args, "--port", str(port)],
+                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                            stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None:
+                log.seek(0)
+                raise AssertionError("the server exited: " + log.read().decode(errors="replace"))
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
