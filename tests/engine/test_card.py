@@ -60,6 +60,12 @@ def test_card_command_adds_scores_and_keeps_provenance(model_dir, tmp_path, caps
     assert "| gen | 62.5 | image 25.0, video 75.0 | 2 |" in card.text
     prov = read_provenance(model_dir)
     assert (prov.stage, prov.step, prov.data) == ("rl", 12, {"rl.jsonl": "0" * 64})
+    # Rewritten without --eval (another name), the card keeps its scores.
+    before = card.data.eval_results
+    assert main(["card", str(model_dir), "--name", "renamed"]) == 0
+    card = ModelCard.load(model_dir / "README.md")
+    assert card.data.eval_results == before and "# renamed" in card.text
+    assert "| gen | 62.5 | image 25.0, video 75.0 | 2 |" in card.text
 
 
 def test_bad_folders_are_one_line_errors(model_dir, tmp_path, capsys):

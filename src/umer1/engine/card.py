@@ -7,15 +7,15 @@ model came from, the settings it embeds with, its scores, how to load it, the co
 Where the facts live: the settings, config and tokenizer are read from the folder itself
 (`umer1.json`, `config.yaml`, `tokenizer_config.json`, `config.json`); the provenance a folder
 cannot show (stage, base model, step, data files and their SHA-256) is given by the writer and
-kept in the card's own metadata under `umer1:`, so `umer1 card` can rewrite a card later (adding
-an evaluation) without losing it. The metadata is built with huggingface_hub's `ModelCardData`
+kept in the card's own metadata under `umer1:` with the scores of an attached evaluation, so
+`umer1 card` can rewrite a card later (adding or replacing an evaluation) without losing either. The metadata is built with huggingface_hub's `ModelCardData`
 and `EvalResult` (huggingface_hub/repocard_data.py), the classes a hub's own tools parse.
 """
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -41,11 +41,13 @@ class Provenance:
     total_steps: int | None = None
     data: dict[str, str] = field(default_factory=dict)   # training file -> SHA-256
     options: dict = field(default_factory=dict)          # how a model without a config was made
+    evaluation: dict = field(default_factory=dict)       # `read_evaluation` of the attached eval
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Provenance":
         data = data or {}
-        known = {k: data[k] for k in ("stage", "base_model", "step", "total_steps", "data", "options") if k in data}
+        names = ("stage", "base_model", "step", "total_steps", "data", "options", "evaluation")
+        known = {k: data[k] for k in names if k in data}
         return cls(**known)
 
 
@@ -85,9 +87,9 @@ def _model_facts(model_dir: Path) -> dict:
             "peft": bool(adapter)}
 
 
-def eval_results(eval_dir: Path) -> tuple[list, list[str]]:
-    """huggingface_hub `EvalResult`s and body lines from an `umer1 eval` output folder."""
-    from huggingface_hub import EvalResult
+def read_evaluation(eval_dir: Path) -> dict:
+    """The scores of an `umer1 eval` output folder, as the card records them:
+    {"dataset": name, "modes": {mode: {"overall", "modality", "num_tasks"}}}."""
     summary = _read_json(eval_dir / "summary.json")
     if not summary.get("modes"):
         raise InputError("not an `umer1 eval` output folder (no summary.json with scores)",
@@ -95,22 +97,27 @@ def eval_results(eval_dir: Path) -> tuple[list, list[str]]:
     run = _read_json(eval_dir / "run_config.json")
     tasks = run.get("tasks", [])
     suite = ", ".join(Path(r).name for r in run.get("registry", [])) or "umer1 eval tasks"
-    name = f"{suite} ({len(tasks)} tasks)" if tasks else suite
+    modes = {mode: {k: agg.get(k) for k in ("overall", "modality", "num_tasks")}
+             for mode, agg in summary["modes"].items() if agg.get("overall") is not None}
+    return {"dataset": f"{suite} ({len(tasks)} tasks)" if tasks else suite, "modes": modes}
+
+
+def eval_results(evaluation: dict) -> tuple[list, list[str]]:
+    """huggingface_hub `EvalResult`s and body lines from a recorded evaluation."""
+    from huggingface_hub import EvalResult
     results, lines = [], ["| mode | overall | per modality | tasks |", "|---|---|---|---|"]
-    for mode, agg in summary["modes"].items():
-        if agg.get("overall") is None:
-            continue
+    for mode, agg in evaluation.get("modes", {}).items():
+        modality = agg.get("modality") or {}
         pieces = [(f"{mode} overall", agg["overall"])]
-        pieces += [(f"{mode} {mod}", v) for mod, v in agg.get("modality", {}).items() if v is not None]
+        pieces += [(f"{mode} {mod}", v) for mod, v in modality.items() if v is not None]
         for metric_name, value in pieces:
             results.append(EvalResult(task_type="feature-extraction", task_name="multimodal retrieval",
-                                      dataset_type="umer1-eval", dataset_name=name,
+                                      dataset_type="umer1-eval", dataset_name=evaluation["dataset"],
                                       metric_type="main_score_mean", metric_name=metric_name,
                                       metric_value=round(100 * value, 2)))
-        per_mod = ", ".join(f"{mod} {100 * v:.1f}" for mod, v in agg.get("modality", {}).items()
-                            if v is not None)
+        per_mod = ", ".join(f"{mod} {100 * v:.1f}" for mod, v in modality.items() if v is not None)
         lines.append(f"| {mode} | {100 * agg['overall']:.1f} | {per_mod} | "
-                     f"{agg.get('num_tasks', {}).get('overall', '?')} |")
+                     f"{(agg.get('num_tasks') or {}).get('overall', '?')} |")
     return results, lines
 
 
@@ -129,7 +136,9 @@ def render_card(model_dir: str | Path, provenance: Provenance, *, name: str | No
     facts = _model_facts(model_dir)
     name = name or model_dir.resolve().name
     base = provenance.base_model or facts["adapter_of"]
-    results, eval_lines = eval_results(Path(eval_dir)) if eval_dir is not None else ([], [])
+    if eval_dir is not None:       # else the scores an earlier card recorded, if any
+        provenance = replace(provenance, evaluation=read_evaluation(Path(eval_dir)))
+    results, eval_lines = eval_results(provenance.evaluation) if provenance.evaluation else ([], [])
 
     data = ModelCardData(
         library_name="peft" if facts["peft"] else "transformers",
@@ -213,7 +222,8 @@ def read_provenance(model_dir: str | Path) -> Provenance:
 
 def write_card(model_dir: str | Path, provenance: Provenance | None = None, *,
                name: str | None = None, eval_dir: str | Path | None = None) -> Path:
-    """Write (atomically) the card of `model_dir`; `provenance=None` keeps the recorded one."""
+    """Write (atomically) the card of `model_dir`; `provenance=None` keeps the recorded one
+    (scores included, unless `eval_dir` gives new ones)."""
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file() and not (model_dir / "adapter_config.json").is_file():
         raise InputError("not a model folder (no config.json or adapter_config.json)",
