@@ -118,10 +118,12 @@ function el(tag, cls, text) {
   return e;
 }
 
-async function renderHit(hit) {
-  const li = el("li", "hit");
+// `boxes`: some hit of the column has a thumbnail, so the others keep an empty box to align.
+async function renderHit(hit, boxes) {
+  const li = el("li", hit.thumbnail || boxes ? "hit" : "hit text-only");
   li.appendChild(el("span", "rank", "#" + hit.rank));
-  li.appendChild(hit.thumbnail ? await thumbnail(hit.thumbnail) : el("div", "no-thumb"));
+  if (hit.thumbnail) li.appendChild(await thumbnail(hit.thumbnail));
+  else if (boxes) li.appendChild(el("div", "no-thumb"));
   const body = el("div", "body");
   const head = el("div");
   head.appendChild(el("span", "id", String(hit.id)));
@@ -149,7 +151,9 @@ async function render(results) {
     empty.hidden = Boolean(r && r.hits.length);
     if (!r) empty.textContent = `no ${mode} index is served`;
     else if (!r.hits.length) empty.textContent = "no hits";
-    for (const hit of (r ? r.hits : [])) list.appendChild(await renderHit(hit));
+    const hits = r ? r.hits : [];
+    const boxes = hits.some((h) => h.thumbnail);
+    for (const hit of hits) list.appendChild(await renderHit(hit, boxes));
   }
   const gen = results.gen;
   $("gen-reasoning").hidden = !(gen && gen.reasoning !== null && gen.reasoning !== undefined);
