@@ -8,8 +8,9 @@
 Without --model it builds the tiny random model and the small corpus of the browser test
 (tests/serve/search_util.py), so its reasoning is noise; with a trained model and its corpus the
 page shows what that model writes. `--demo RUN` takes the demo's RL model, a corpus of every
-answer of its held-out tasks, and the first held-out colour-matching query (image and question). The indexes (disc and gen) are built in a temporary folder,
-the server runs on a free loopback port, and the page is driven like a user would.
+answer of its held-out tasks, and the first held-out colour-matching query (image and question).
+The indexes (disc and gen) are built in a temporary folder, the server runs on a free loopback
+port, and the page is driven like a user would.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.serve.cdp import Browser, find_chromium  # noqa: E402
+from tests.serve.search_util import PAGE_SETTLED, build_indexes, write_corpus  # noqa: E402
 
 
 def demo_setup(run: Path, work: Path, args) -> tuple[Path, Path]:
@@ -59,8 +61,6 @@ def main(argv=None) -> int:
         sys.exit("no Chromium: apt-get install chromium")
 
     from umer1 import UMEModel
-    from umer1.engine.params import GenParams
-    from umer1.index import add_corpus
     from umer1.integrations.search_page import IndexSearch
     from umer1.serve import BackgroundServer, ServeConfig, ServeLimits, create_app
 
@@ -70,7 +70,6 @@ def main(argv=None) -> int:
             model_dir, corpus = demo_setup(Path(args.demo), work, args)
         elif args.model is None:
             from umer1.engine.tiny import make_tiny_model
-            from tests.serve.search_util import write_corpus
             model_dir = make_tiny_model(work / "model", seed=0)
             corpus = write_corpus(work / "corpus")
         else:
@@ -78,12 +77,7 @@ def main(argv=None) -> int:
                 sys.exit("--model needs --corpus")
             model_dir, corpus = Path(args.model), Path(args.corpus)
         model = UMEModel.from_pretrained(model_dir)
-        gen = GenParams(max_new_tokens=args.max_new_tokens)
-        dirs = []
-        for mode in ("disc", "gen"):
-            out = work / f"index_{mode}"
-            add_corpus(out, model, corpus, mode=mode, gen=gen, create=True, show_progress=False)
-            dirs.append(out)
+        dirs = build_indexes(model, work, corpus=corpus, max_new_tokens=args.max_new_tokens)
         limits = ServeLimits(max_new_tokens=args.max_new_tokens)
         config = ServeConfig(model_name=str(model_dir), limits=limits,
                              search_media=str(corpus.parent))
@@ -98,8 +92,7 @@ def main(argv=None) -> int:
                 b.eval(f"document.getElementById('query-text').value = {json.dumps(args.query)};"
                        f"document.getElementById('top-k').value = {args.top_k};"
                        "document.getElementById('search-button').click()")
-                state = b.wait_for("['done', 'error'].includes(document.body.dataset.state) && "
-                                   "document.body.dataset.state", timeout=300)
+                state = b.wait_for(PAGE_SETTLED, timeout=300)
                 if state != "done":
                     sys.exit("the search failed: " + b.eval("document.getElementById('error')"
                                                             ".textContent"))

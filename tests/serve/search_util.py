@@ -28,15 +28,23 @@ def write_corpus(folder: Path) -> Path:
     return path
 
 
-def build_indexes(model, folder: Path) -> tuple[Path, Path]:
-    """(disc index dir, gen index dir) of the corpus in `folder`."""
-    corpus = folder / "corpus.jsonl"
-    if not corpus.is_file():
-        write_corpus(folder)
+# The page has settled after a search: its state, or false while it is still busy.
+PAGE_SETTLED = ("['done', 'error'].includes(document.body.dataset.state) && "
+                "document.body.dataset.state")
+
+
+def build_indexes(model, folder: Path, *, corpus: Path | None = None,
+                  max_new_tokens: int = GEN_TOKENS) -> tuple[Path, Path]:
+    """(disc index dir, gen index dir), written in `folder`, of `corpus` (default: the test
+    corpus in `folder`, written there when missing)."""
+    if corpus is None:
+        corpus = folder / "corpus.jsonl"
+        if not corpus.is_file():
+            write_corpus(folder)
     dirs = []
     for mode in ("disc", "gen"):
         out = folder / f"index_{mode}"
-        add_corpus(out, model, corpus, mode=mode, gen=GenParams(max_new_tokens=GEN_TOKENS),
+        add_corpus(out, model, corpus, mode=mode, gen=GenParams(max_new_tokens=max_new_tokens),
                    create=True, show_progress=False)
         dirs.append(out)
     return dirs[0], dirs[1]

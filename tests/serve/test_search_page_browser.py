@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.serve.cdp import Browser, find_chromium
-from tests.serve.search_util import build_indexes
+from tests.serve.search_util import PAGE_SETTLED, build_indexes
 from tests.serve.util import GEN_TOKENS, cli_server, color_image
 
 CHROMIUM = find_chromium()
@@ -44,8 +44,7 @@ def _search(b: Browser, *, text: str = "", top_k: int = TOP_K) -> str:
     b.eval(f"document.getElementById('query-text').value = {json.dumps(text)};"
            f"document.getElementById('top-k').value = {top_k}; document.body.dataset.state = 'x'")
     b.eval("document.getElementById('search-button').click()")
-    return b.wait_for("['done', 'error'].includes(document.body.dataset.state) && "
-                      "document.body.dataset.state")
+    return b.wait_for(PAGE_SETTLED)
 
 
 def _columns(b: Browser) -> dict:
